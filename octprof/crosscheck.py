@@ -1,0 +1,206 @@
+"""Independent counts of a real network: fvcore and ``torch.utils.flop_counter.FlopCounterMode``.
+
+Conventions, side by side (every public tool counts differently):
+
+- octprof ``macs``: multiply-accumulates of convolutions and linear layers; ``flops`` = 2 × macs.
+- fvcore (``FlopCountAnalysis``): one per multiply-add of convolutions and matrix products (no bias), batch
+  norm 2 per element in eval mode (1 without affine), nearest upsampling 1 per output element, adaptive
+  average pooling 1 per input element; pooling, additions, activations 0.  octprof's ``fvcore_flops``.
+- ``FlopCounterMode``: 2 per multiply-add of convolutions and matrix products, nothing else; so
+  FlopCounterMode / 2 = ``macs``.
+- The paper's "FLOPs" are multiply-adds (plus biases, pooling and ReLUs, which are small): ``paper_flops``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+import torch
+from torch import nn
+
+CONVENTIONS: tuple[str, ...] = (
+    "macs: multiply-accumulates of convolutions and linear layers; flops = 2 x macs",
+    "fvcore_flops: fvcore's count: 1 per multiply-add, BatchNorm 2 per element (eval), nearest upsampling "
+    "1 per output, adaptive average pooling 1 per input; pooling, additions, activations 0",
+    "flop_counter: torch.utils.flop_counter.FlopCounterMode counts 2 per multiply-add of convolutions and "
+    "matrix products and nothing else, so flop_counter / 2 = macs",
+    "paper_flops: the paper's FLOPs are multiply-adds, plus bias additions, pooling outputs x kernel area, "
+    "global-pool inputs and ReLU outputs (BN, additions, upsampling 0)",
+)
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Silence fvcore's import-time DeprecationWarnings, its tracer warnings and its logger."""
+    loggers = [logging.getLogger(n) for n in ("fvcore", "fvcore.nn.jit_analysis", "iopath")]
+    levels = [lg.level for lg in loggers]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for lg in loggers:
+            lg.setLevel(logging.ERROR)
+        try:
+            yield
+        finally:
+            for lg, lv in zip(loggers, levels):
+                lg.setLevel(lv)
+
+
+def _flatten_outputs(out: Any) -> Any:
+    if isinstance(out, (tuple, list)):
+        flat = []
+        for o in out:
+            f = _flatten_outputs(o)
+            if isinstance(f, tuple):
+                flat.extend(f)
+            elif f is not None:
+                flat.append(f)
+        return tuple(flat)
+    return out
+
+
+class _Traceable(nn.Module):
+    """Wraps a module whose inputs or outputs hold ``(high, low)`` pairs or ``None`` parts, so that
+    ``torch.jit.trace`` (fvcore) sees flat tensors.  The wrapped module is the child ``net``."""
+
+    def __init__(self, net: nn.Module, pair_input: bool) -> None:
+        super().__init__()
+        self.net = net
+        self.pair_input = pair_input
+
+    def forward(self, *xs: torch.Tensor) -> Any:
+        x = tuple(xs) if self.pair_input else xs[0]
+        return _flatten_outputs(self.net(x))
+
+
+def fvcore_count(model: nn.Module, inputs: tuple[Any, ...]) -> tuple[int, dict[str, int], dict[str, int]]:
+    """fvcore's total, per-module and per-operator counts of ``model(*inputs)`` (module names as in
+    ``named_modules``, the root being ``""``)."""
+    with _quiet():
+        from fvcore.nn import FlopCountAnalysis
+
+        fca = FlopCountAnalysis(model, inputs)
+        fca.unsupported_ops_warnings(False)
+        fca.uncalled_modules_warnings(False)
+        fca.tracer_warnings("none")
+        total = int(fca.total())
+        by_module = {k: int(v) for k, v in fca.by_module().items()}
+        by_op = {k: int(v) for k, v in fca.by_operator().items()}
+    return total, by_module, by_op
+
+
+def flop_counter_count(model: nn.Module, inputs: tuple[Any, ...]) -> tuple[int, dict[str, int]]:
+    """FlopCounterMode's total and per-module counts (FLOPs, 2 per multiply-add), names as in
+    ``named_modules``.  Works on meta tensors."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with _quiet(), torch.no_grad(), FlopCounterMode(display=False) as fc:
+        model(*inputs)
+    root = type(model).__name__
+    by_module: dict[str, int] = {}
+    for name, ops in fc.get_flop_counts().items():
+        if name == "Global":
+            continue
+        rel = "" if name == root else name[len(root) + 1 :] if name.startswith(root + ".") else name
+        by_module[rel] = int(sum(ops.values()))
+    return int(fc.get_total_flops()), by_module
+
+
+def layer_inputs(
+    spec: Any, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32, seed: int = 0
+) -> tuple[torch.Tensor, ...]:
+    """Random inputs for one octave layer: the high map (possibly with 0 channels) and the low map."""
+    from octprof.core.layer import layer_cost
+
+    cost = layer_cost(spec)
+    gen = torch.Generator().manual_seed(seed)
+    (hs, ls) = cost.input_shapes
+    n, h, w = spec.batch, spec.height, spec.width
+    high = torch.randn(hs, generator=gen, dtype=dtype) if hs else torch.empty(n, 0, h, w, dtype=dtype)
+    if ls is None:
+        return (high.to(device),)
+    low = torch.randn(ls, generator=gen, dtype=dtype)
+    return high.to(device), low.to(device)
+
+
+def layer_crosscheck(spec: Any, seed: int = 0) -> list[dict[str, Any]]:
+    """Closed form, fvcore and FlopCounterMode side by side for one octave layer, per path and in total.
+
+    Each record: ``path``, closed-form ``macs``, ``fvcore`` (fvcore's per-module count of that path),
+    ``flop_counter`` (FlopCounterMode, 2 per multiply-add), ``params`` closed form and ``module_params``,
+    ``out_elems`` closed form and ``real_out_elems``, and ``agree`` (all of them equal).  The ``total`` row
+    compares the closed form in fvcore's convention (upsampling included) with fvcore's module total."""
+    from octprof.core.layer import layer_cost
+    from octprof.nn import OctConv2d
+
+    cost = layer_cost(spec)
+    torch.manual_seed(seed)
+    layer = OctConv2d(
+        spec.in_channels,
+        spec.out_channels,
+        spec.kernel_size,
+        spec.stride,
+        spec.padding,
+        spec.dilation,
+        spec.groups,
+        spec.bias,
+        spec.alpha_in,
+        spec.alpha_out,
+        spec.stride_rule,
+    )
+    layer.eval()
+    inputs = layer_inputs(spec, seed=seed)
+    wrapped = _Traceable(layer, pair_input=len(inputs) == 2)
+    fv_total, fv_mod, _ = fvcore_count(wrapped, inputs)
+    fc_total, fc_mod = flop_counter_count(wrapped, inputs)
+    with torch.no_grad():
+        out = layer(inputs if len(inputs) == 2 else inputs[0])
+    parts = (out, None) if isinstance(out, torch.Tensor) else out
+    real_out = sum(p.numel() for p in parts if p is not None)
+
+    recs: list[dict[str, Any]] = []
+    for path in ("h2h", "h2l", "l2h", "l2l"):
+        row = cost.path(path)
+        module = getattr(layer, path)
+        if row is None and module is None:
+            continue
+        macs = row.macs if row else 0
+        fv = fv_mod.get(f"net.{path}", 0)
+        fc = fc_mod.get(f"net.{path}", 0)
+        params = row.params if row else 0
+        mparams = sum(p.numel() for p in module.parameters()) if module is not None else 0
+        recs.append(
+            {
+                "path": path,
+                "macs": macs,
+                "fvcore": fv,
+                "flop_counter": fc,
+                "params": params,
+                "module_params": mparams,
+                "agree": macs == fv == fc // 2 and fc % 2 == 0 and params == mparams,
+            }
+        )
+    total_params = sum(p.numel() for p in layer.parameters())
+    recs.append(
+        {
+            "path": "total",
+            "macs": cost.macs,
+            "fvcore_flops": cost.fvcore_flops,
+            "fvcore": fv_mod.get("net", fv_total),
+            "flop_counter": fc_total,
+            "params": cost.params,
+            "module_params": total_params,
+            "out_elems": cost.output_elems,
+            "real_out_elems": real_out,
+            "agree": (
+                cost.fvcore_flops == fv_total
+                and cost.macs * 2 == fc_total
+                and cost.params == total_params
+                and cost.output_elems == real_out
+            ),
+        }
+    )
+    return recs
