@@ -28,8 +28,9 @@ def test_table1_range_grid_json_numbers_are_numbers():
     assert rows[2]["flops_ratio_pct"] == 43.8 and rows[2]["paper_flops_pct"] == 44
 
 
-@pytest.mark.parametrize("fmt, marker", [("markdown", "| alpha"), ("csv", "alpha,flops_ratio_pct"),
-                                         ("latex", r"\begin{tabular}")])
+@pytest.mark.parametrize(
+    "fmt, marker", [("markdown", "| alpha"), ("csv", "alpha,flops_ratio_pct"), ("latex", r"\begin{tabular}")]
+)
 def test_table1_formats(fmt, marker):
     r = run("table1", "--alpha", "0,0.5", "--format", fmt)
     assert r.exit_code == 0 and marker in r.output
@@ -44,8 +45,13 @@ def test_table1_output_file_written(tmp_path):
 
 @pytest.mark.parametrize(
     "grid, message",
-    [("0,1.5", "1.5 is outside [0, 1]"), ("nan", "not NaN"), ("0:1:0", "step must be positive"),
-     ("a,b", "expected numbers in [0, 1]"), ("1:0:0.5", "the range is empty")],
+    [
+        ("0,1.5", "1.5 is outside [0, 1]"),
+        ("nan", "not NaN"),
+        ("0:1:0", "step must be positive"),
+        ("a,b", "expected numbers in [0, 1]"),
+        ("1:0:0.5", "the range is empty"),
+    ],
 )
 def test_table1_bad_grid_one_line_no_traceback(grid, message):
     r = run("table1", "--alpha", grid)
@@ -60,9 +66,29 @@ def test_unknown_format_is_rejected():
 
 
 def test_layer_check_agrees_json():
-    r = run("layer", "--in-channels", "16", "--out-channels", "32", "--kernel-size", "3", "--size", "8x12",
-            "--alpha-in", "0.25", "--alpha-out", "0.5", "--stride", "2", "--bias", "--batch", "2", "--check",
-            "--format", "json")
+    r = run(
+        "layer",
+        "--in-channels",
+        "16",
+        "--out-channels",
+        "32",
+        "--kernel-size",
+        "3",
+        "--size",
+        "8x12",
+        "--alpha-in",
+        "0.25",
+        "--alpha-out",
+        "0.5",
+        "--stride",
+        "2",
+        "--bias",
+        "--batch",
+        "2",
+        "--check",
+        "--format",
+        "json",
+    )
     assert r.exit_code == 0, r.output
     rows = json.loads(r.output)
     assert rows[-1]["path"] == "total" and rows[-1]["agree"] is True
@@ -112,8 +138,10 @@ def test_table1_does_not_import_torch():
 
 
 def test_fvcore_warnings_do_not_reach_the_terminal():
-    code = ("from octprof.core import OctConvSpec\nfrom octprof.crosscheck import layer_crosscheck\n"
-            "layer_crosscheck(OctConvSpec(8, 8, 3, 8, alpha_in=0.5, alpha_out=0.5))\n")
+    code = (
+        "from octprof.core import OctConvSpec\nfrom octprof.crosscheck import layer_crosscheck\n"
+        "layer_crosscheck(OctConvSpec(8, 8, 3, 8, alpha_in=0.5, alpha_out=0.5))\n"
+    )
     res = subprocess.run([sys.executable, "-W", "default", "-c", code], capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
     assert "DeprecationWarning" not in res.stderr and "Warning" not in res.stderr, res.stderr

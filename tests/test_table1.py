@@ -5,8 +5,15 @@ import pytest
 from octprof.core.gains import PAPER_TABLE1, flops_ratio, memory_ratio, table1
 
 # Chen et al. 2019, Table 1, as printed (percent): alpha -> (FLOPs, memory)
-PRINTED = {0.0: (100, 100), 0.125: (82, 91), 0.25: (67, 81), 0.5: (44, 63), 0.75: (30, 44), 0.875: (26, 35),
-           1.0: (25, 25)}
+PRINTED = {
+    0.0: (100, 100),
+    0.125: (82, 91),
+    0.25: (67, 81),
+    0.5: (44, 63),
+    0.75: (30, 44),
+    0.875: (26, 35),
+    1.0: (25, 25),
+}
 
 
 @pytest.mark.parametrize("alpha", list(PRINTED))

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-__all__ = ["DenseLayer", "Transition", "DenseNet", "DENSENET_SPECS"]
+__all__ = ["DENSENET_SPECS", "DenseLayer", "DenseNet", "Transition"]
 
 # symbol_densenet.densenet_spec: (init channels, growth, layers per dense stage)
 DENSENET_SPECS: dict[int, tuple[int, int, tuple[int, int, int, int]]] = {

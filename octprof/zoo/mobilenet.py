@@ -12,7 +12,7 @@ from torch import nn
 
 from octprof.zoo.blocks import conv_bn_act
 
-__all__ = ["DepthwiseSeparable", "MobileNetV1", "InvertedResidual", "MobileNetV2"]
+__all__ = ["DepthwiseSeparable", "InvertedResidual", "MobileNetV1", "MobileNetV2"]
 
 
 class DepthwiseSeparable(nn.Module):
@@ -20,9 +20,7 @@ class DepthwiseSeparable(nn.Module):
 
     def __init__(self, in_channels: int, out_channels: int, stride: int) -> None:
         super().__init__()
-        self.conv_dw = nn.Conv2d(
-            in_channels, in_channels, 3, stride=stride, padding=1, groups=in_channels, bias=False
-        )
+        self.conv_dw = nn.Conv2d(in_channels, in_channels, 3, stride=stride, padding=1, groups=in_channels, bias=False)
         self.bn_dw = nn.BatchNorm2d(in_channels)
         self.relu_dw = nn.ReLU()
         self.conv_pw = nn.Conv2d(in_channels, out_channels, 1, bias=False)
@@ -65,9 +63,7 @@ class InvertedResidual(nn.Module):
         self.conv1 = nn.Conv2d(in_channels, mid_channels, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(mid_channels)
         self.relu1 = nn.ReLU6()
-        self.conv2 = nn.Conv2d(
-            mid_channels, mid_channels, 3, stride=stride, padding=1, groups=mid_channels, bias=False
-        )
+        self.conv2 = nn.Conv2d(mid_channels, mid_channels, 3, stride=stride, padding=1, groups=mid_channels, bias=False)
         self.bn2 = nn.BatchNorm2d(mid_channels)
         self.relu2 = nn.ReLU6()
         self.conv3 = nn.Conv2d(mid_channels, out_channels, 1, bias=False)
@@ -94,9 +90,7 @@ class MobileNetV2(nn.Module):
         out_channels = [int(multiplier * c) for c in widths_out]
         last_channels = int(1280 * multiplier) if multiplier > 1.0 else 1280
 
-        layers: list[nn.Module] = [
-            nn.Sequential(*conv_bn_act(3, int(32 * multiplier), 3, stride=2, act=nn.ReLU6))
-        ]
+        layers: list[nn.Module] = [nn.Sequential(*conv_bn_act(3, int(32 * multiplier), 3, stride=2, act=nn.ReLU6))]
         for cin, cmid, cout, stride in zip(in_channels, mid_channels, out_channels, strides, strict=True):
             layers.append(InvertedResidual(cin, cmid, cout, stride))
         layers.append(nn.Sequential(*conv_bn_act(out_channels[-1], last_channels, 1, act=nn.ReLU6)))

@@ -12,12 +12,12 @@ from octprof.zoo.mobilenet import MobileNetV1, MobileNetV2
 from octprof.zoo.resnet import RESNET_DEPTHS, GluonResNetV1, PreActResNet
 
 __all__ = [
-    "preact_resnet",
-    "preact_se_resnet",
-    "preact_resnext_32x4d",
     "densenet",
     "mobilenet_v1",
     "mobilenet_v2",
+    "preact_resnet",
+    "preact_resnext_32x4d",
+    "preact_se_resnet",
     "resnet152_v1f",
     "se_resnet152_v1e",
 ]

@@ -1,0 +1,244 @@
+"""Analyse a whole network: trace it once, plan α, price it, build the octave network, cross-check it.
+
+The API reads as questions (after fvcore's analysis objects)::
+
+    a = analyze("resnet50", alpha=0.5)
+    a.total()            # {'macs': ..., 'paper_flops': ..., 'fvcore_flops': ..., 'params': ..., ...}
+    a.by_layer()         # DataFrame: one row per layer
+    a.by_path()          # DataFrame: totals per path (h2h, h2l, l2h, l2l, pool, upsample, add, merge, ...)
+    a.merges()           # where split maps had to be merged back (ops with no rule)
+    a.octify()           # the real octave nn.Module
+    a.crosscheck()       # fvcore and FlopCounterMode on the octave network, next to the closed form
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import torch
+from torch import nn
+
+from octprof.core.errors import OctprofError, bad
+from octprof.core.netcost import price, totals
+from octprof.core.plan import Plan, PlanOptions, plan
+from octprof.trace import Captured, capture
+
+PATH_ORDER = ("h2h", "h2l", "l2h", "l2l", "pool", "upsample", "add", "merge", "conv", "high", "low", "")
+
+
+@dataclass
+class ModelSource:
+    """A network to analyse and the conversion preset that comes with it (zoo entries carry the paper's)."""
+
+    name: str
+    factory: Any
+    input_size: int = 224
+    vanilla: tuple[str, ...] = ()
+    alpha_overrides: tuple[tuple[str, float], ...] = ()
+    stride_rule: str = "pool"
+    stride_pool: tuple[str, ...] = ()
+    leaf_modules: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def create(self, device: str | torch.device | None = None) -> nn.Module:
+        if device is not None:
+            with torch.device(device):
+                model = self.factory(**self.kwargs)
+        else:
+            model = self.factory(**self.kwargs)
+        if not isinstance(model, nn.Module):
+            raise bad("model", self.name, f"the factory returned {type(model).__name__}, not a torch.nn.Module")
+        return model.eval()
+
+
+def resolve(arch: str | nn.Module | ModelSource) -> ModelSource:
+    """A zoo name, ``torchvision:NAME``, ``module.path:factory`` or a module itself."""
+    if isinstance(arch, ModelSource):
+        return arch
+    if isinstance(arch, nn.Module):
+        model = arch
+        return ModelSource(type(model).__name__, lambda: model)
+    if not isinstance(arch, str) or not arch:
+        raise bad("arch", arch, "expected a zoo name, torchvision:NAME or module.path:factory")
+    if arch.startswith("torchvision:"):
+        name = arch.split(":", 1)[1]
+        try:
+            import torchvision.models as tvm
+        except ImportError:
+            raise bad("arch", arch, "torchvision is not installed", "pip install torchvision") from None
+        names = tvm.list_models(module=tvm)
+        if name not in names:
+            close = difflib.get_close_matches(name, names, n=4, cutoff=0.5)
+            raise bad("arch", arch, "no such torchvision classification model",
+                      f"did you mean {', '.join(close)}?" if close else "see torchvision.models.list_models()")
+        return ModelSource(arch, lambda: tvm.get_model(name, weights=None))
+    if ":" in arch:
+        mod_name, _, attr = arch.partition(":")
+        try:
+            mod = importlib.import_module(mod_name)
+        except Exception as e:  # noqa: BLE001
+            raise bad("model", arch, f"cannot import module {mod_name!r} ({type(e).__name__}: {e})",
+                      "the module must be importable from the current directory or the installed packages") from None
+        factory = getattr(mod, attr, None)
+        if factory is None or not callable(factory):
+            raise bad("model", arch, f"module {mod_name!r} has no callable {attr!r}")
+        return ModelSource(arch, factory)
+    from octprof.zoo import get_entry
+
+    e = get_entry(arch)
+    return ModelSource(e.name, e.factory, e.input_size, tuple(e.vanilla), tuple(e.alpha), e.stride_rule,
+                       tuple(getattr(e, "stride_pool", ())), kwargs=dict(e.kwargs))
+
+
+class Analysis:
+    """One network at one α: its plan, its cost per layer and path, its octave network."""
+
+    def __init__(self, source: ModelSource, captured: Captured, the_plan: Plan, model: nn.Module | None) -> None:
+        self.source = source
+        self.captured = captured
+        self.plan = the_plan
+        self._model = model
+
+    @property
+    def alpha(self) -> float:
+        return self.plan.alpha
+
+    @cached_property
+    def rows(self) -> list[dict[str, Any]]:
+        return price(self.plan)
+
+    def total(self) -> dict[str, int]:
+        """Network totals: ``macs``, ``flops``, ``paper_flops``, ``fvcore_flops``, ``params``, ``act_elems``,
+        ``fmap_elems`` and ``act_bytes`` (act_elems × dtype bytes)."""
+        t = totals(self.rows)
+        t["act_bytes"] = t["act_elems"] * self.plan.graph.dtype_bytes
+        return t
+
+    def rows_frame(self) -> Any:
+        import pandas as pd
+
+        df = pd.DataFrame(self.rows)
+        df["flops"] = 2 * df["macs"]
+        return df
+
+    def by_layer(self) -> Any:
+        """One row per op (layer), summed over its paths, with its α in and out where it is a conv."""
+        import pandas as pd
+
+        df = self.rows_frame()
+        agg = df.groupby(["node"], sort=False).agg(
+            layer=("layer", "first"), op=("op", "first"),
+            **{c: (c, "sum") for c in ("macs", "flops", "paper_flops", "fvcore_flops", "params", "act_elems",
+                                         "fmap_elems")},
+        ).reset_index()
+        alpha_in, alpha_out, mode = [], [], []
+        for n in agg["node"]:
+            cp = self.plan.convs.get(n)
+            if cp is not None and cp.spec is not None:
+                alpha_in.append(cp.spec.alpha_in)
+                alpha_out.append(cp.spec.alpha_out)
+            elif n in self.plan.splits:
+                s = self.plan.splits[n]
+                alpha_in.append(None)
+                alpha_out.append(round(s.low / s.channels, 6) if s.channels else 0.0)
+            else:
+                alpha_in.append(None)
+                alpha_out.append(None)
+            mode.append(cp.mode if cp is not None else "")
+        agg["alpha_in"], agg["alpha_out"], agg["conv_mode"] = alpha_in, alpha_out, mode
+        return pd.DataFrame(agg)
+
+    def by_path(self) -> Any:
+        """Totals per path (conv paths, glue ops, vanilla convs under ``conv``, per-frequency parts)."""
+        df = self.rows_frame()
+        df["path"] = df["path"].where(df["op"] != "conv2d", df["path"])
+        out = df.groupby("path", sort=False)[["macs", "flops", "paper_flops", "fvcore_flops", "params",
+                                              "act_elems"]].sum()
+        order = [p for p in PATH_ORDER if p in out.index]
+        return out.loc[order].reset_index()
+
+    def merges(self) -> list[dict[str, str]]:
+        g = self.plan.graph
+        return [{"op": g[n].label, "target": g[n].target, "merged_input": g[i].label} for n, i in self.plan.merges]
+
+    def unpriced(self) -> list[dict[str, str]]:
+        g = self.plan.graph
+        return [{"op": g[n].label, "target": g[n].target} for n in self.plan.unpriced]
+
+    @property
+    def model(self) -> nn.Module:
+        if self._model is None or any(p.is_meta for p in self._model.parameters()):
+            self._model = self.source.create()
+        return self._model
+
+    def octify(self) -> nn.Module:
+        """The real octave network (an ``fx.GraphModule``) in eval mode, with the vanilla weights' slices."""
+        from octprof.convert import octify_captured
+
+        captured = self.captured
+        if any(p.is_meta for p in captured.gm.parameters()):
+            captured = capture(self.model, self.captured.input_shape[1:], self.captured.input_shape[0],
+                               self.captured.dtype, leaf_modules=self.source.leaf_modules)
+            self.captured = captured
+        return octify_captured(captured.gm, self.plan).eval()
+
+    def crosscheck(self, seed: int = 0) -> dict[str, Any]:
+        """fvcore and FlopCounterMode on the real octave network next to the closed form, with agreement."""
+        from octprof.crosscheck import flop_counter_count, fvcore_count
+
+        net = self.octify()
+        gen = torch.Generator().manual_seed(seed)
+        x = torch.randn(self.captured.input_shape, generator=gen, dtype=self.captured.dtype)
+        fv_total, _, _ = fvcore_count(net, (x,))
+        fc_total, _ = flop_counter_count(net, (x,))
+        t = self.total()
+        params = sum(p.numel() for p in net.parameters())
+        return {
+            "macs": t["macs"], "flop_counter_macs": fc_total // 2, "flop_counter_flops": fc_total,
+            "fvcore_flops": t["fvcore_flops"], "fvcore": fv_total,
+            "params": t["params"], "module_params": params,
+            "agree": fc_total == 2 * t["macs"] and fv_total == t["fvcore_flops"] and params == t["params"],
+        }
+
+
+class Network:
+    """A network traced once, to be planned and priced at any α."""
+
+    def __init__(self, arch: str | nn.Module | ModelSource, input_size: Any = None, batch: int = 1,
+                 dtype: torch.dtype = torch.float32, vanilla: Sequence[str] = (), stride_rule: str | None = None,
+                 leaf_modules: Sequence[Any] = (), meta: bool = True) -> None:
+        self.source = resolve(arch)
+        if leaf_modules:
+            self.source.leaf_modules = tuple(leaf_modules)
+        self.input_size = input_size if input_size is not None else self.source.input_size
+        self.vanilla = tuple(self.source.vanilla) + tuple(vanilla)
+        self.stride_rule = stride_rule or self.source.stride_rule
+        model = None
+        if meta and not isinstance(arch, nn.Module):
+            try:
+                model = self.source.create(device="meta")
+            except Exception:  # noqa: BLE001 - some factories cannot build on meta; build for real then
+                model = None
+        if model is None:
+            model = self.source.create()
+        self.model = model
+        self.captured = capture(model, self.input_size, batch, dtype, leaf_modules=self.source.leaf_modules)
+
+    def analyze(self, alpha: float, strict_patterns: bool = True) -> Analysis:
+        opts = PlanOptions(alpha, self.vanilla, self.source.alpha_overrides, self.stride_rule,
+                           self.source.stride_pool, strict_patterns=strict_patterns)
+        real = None if any(p.is_meta for p in self.model.parameters()) else self.model
+        return Analysis(self.source, self.captured, plan(self.captured.graph, opts), real)
+
+
+def analyze(arch: str | nn.Module, alpha: float = 0.5, input_size: Any = None, batch: int = 1, **kw: Any) -> Analysis:
+    """Trace, plan and price ``arch`` at ``alpha`` (see :class:`Network` for the options)."""
+    return Network(arch, input_size, batch, **kw).analyze(alpha)
+
+
+__all__ = ["Analysis", "ModelSource", "Network", "OctprofError", "analyze", "resolve"]

@@ -1,0 +1,202 @@
+"""Build the real octave network from a plan: an FX rewrite of the traced vanilla network.
+
+Every strategy named by a rule's ``convert`` lives here:
+
+- ``conv``: an octave conv becomes :class:`~octprof.nn.OctConv2d` at the same qualified name (its paths take
+  the matching slices of the vanilla weights); a conv on split vectors gets its parts concatenated before and
+  split after;
+- ``batch_norm``: :class:`~octprof.nn.FreqBatchNorm2d` at the same name;
+- ``per_frequency``: stateless modules wrapped in :class:`~octprof.nn.PerFrequency`; functions and methods in
+  a per-frequency module that calls them on each part;
+- ``add`` / ``mul`` / ``cat``: octprof's pair-aware functions;
+- ``meta``: sizes of a split map are those of the vanilla map it stands for;
+- ``opaque``: split inputs merged back to one full-resolution map (``oct_merge``);
+- ``keep``: unchanged (the plan guarantees vanilla inputs).
+
+At α = 0 nothing is split, the graph is left as it was, and the outputs equal the original's exactly.
+"""
+
+from __future__ import annotations
+
+import copy
+import operator
+from typing import Any
+
+import torch
+import torch.fx as fx
+from torch import nn
+
+from octprof.core.plan import Plan
+from octprof.core.rules import get_rule
+from octprof.nn import FreqBatchNorm2d, OctConv2d, PerFrequency, oct_add, oct_cat, oct_mul
+
+__all__ = ["octify_captured", "oct_vec_merge", "oct_vec_split", "oct_size", "oct_merge_any", "PerFrequencyCall"]
+
+
+def oct_vec_merge(x: Any) -> torch.Tensor:
+    """Concatenate the parts of a split vector (both 1×1) into one vanilla vector."""
+    if isinstance(x, torch.Tensor):
+        return x
+    return torch.cat([p for p in x if p is not None], 1)
+
+
+def oct_vec_split(x: torch.Tensor, high: int) -> Any:
+    """Split a vanilla vector's channels into ``(high, low)`` (no resolution change)."""
+    return x[:, :high], x[:, high:]
+
+
+def oct_merge_any(x: Any) -> Any:
+    """Merge a split map (upsample low, concatenate) or a split vector (concatenate); a tensor passes through."""
+    from octprof.nn import oct_merge
+
+    if isinstance(x, torch.Tensor):
+        return x
+    h, l = x
+    if l is not None and h is not None and l.shape[-2:] == h.shape[-2:]:
+        return torch.cat([h, l], 1)
+    return oct_merge(x)
+
+
+def oct_size(x: Any, *args: Any) -> Any:
+    """``x.size(*args)`` of the vanilla map a split pair stands for."""
+    if isinstance(x, torch.Tensor):
+        return x.size(*args)
+    h, l = x
+    ref = h if h is not None else l
+    c = sum(p.shape[1] for p in x if p is not None)
+    hw = ref.shape[2:] if h is not None else tuple(2 * d for d in l.shape[2:])
+    size = torch.Size((ref.shape[0], c, *hw))
+    return size[args[0]] if args else size
+
+
+def oct_getattr(x: Any, name: str) -> Any:
+    if isinstance(x, torch.Tensor) or name not in ("shape",):
+        return getattr(x, name)
+    return oct_size(x)
+
+
+def oct_dim(x: Any) -> int:
+    """``x.dim()``; a split pair stands for a 4-D map."""
+    return x.dim() if isinstance(x, torch.Tensor) else 4
+
+
+class PerFrequencyCall(nn.Module):
+    """Calls a function or tensor method on each part of a split map (tensors pass through as one call)."""
+
+    def __init__(self, fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any], method: bool = False) -> None:
+        super().__init__()
+        self.fn, self.args, self.kwargs, self.method = fn, args, kwargs, method
+
+    def _call(self, t: torch.Tensor) -> torch.Tensor:
+        if self.method:
+            return getattr(t, self.fn)(*self.args, **self.kwargs)
+        return self.fn(t, *self.args, **self.kwargs)
+
+    def forward(self, x: Any) -> Any:
+        if isinstance(x, torch.Tensor):
+            return self._call(x)
+        return tuple(None if p is None else self._call(p) for p in x)
+
+
+def _set_submodule(root: nn.Module, name: str, new: nn.Module) -> None:
+    parent_name, _, child = name.rpartition(".")
+    parent = root.get_submodule(parent_name) if parent_name else root
+    setattr(parent, child, new)
+
+
+def octify_captured(gm: fx.GraphModule, plan: Plan) -> fx.GraphModule:
+    """Rewrite a copy of the traced network ``gm`` into the octave network that ``plan`` describes."""
+    gm = copy.deepcopy(gm)
+    graph = gm.graph
+    splits = plan.splits
+    op_graph = plan.graph
+    stride_rule = plan.options.stride_rule
+    counter = 0
+
+    def split(name: str) -> bool:
+        return name in splits and splits[name].split
+
+    def any_split(node: fx.Node) -> bool:
+        return any(split(i.name) for i in node.all_input_nodes) or split(node.name)
+
+    for node in list(graph.nodes):
+        if node.name not in op_graph.by_name:
+            continue
+        info = op_graph[node.name]
+        strategy = get_rule(info.kind).convert
+        if strategy == "conv" and node.name in plan.convs:
+            cp = plan.convs[node.name]
+            if cp.mode == "octave" and node.op == "call_module":
+                assert cp.spec is not None
+                conv = gm.get_submodule(node.target)
+                _set_submodule(gm, node.target, OctConv2d.from_conv(conv, cp.spec.alpha_in, cp.spec.alpha_out,
+                                                                    stride_rule))
+            elif cp.mode == "vector":
+                src = node.args[0]
+                if split(src.name):
+                    with graph.inserting_before(node):
+                        merged = graph.call_function(oct_vec_merge, (src,))
+                    node.replace_input_with(src, merged)
+                if split(node.name):
+                    with graph.inserting_after(node):
+                        parts = graph.call_function(oct_vec_split, (node, splits[node.name].high))
+                    node.replace_all_uses_with(parts, delete_user_cb=lambda u, p=parts: u is not p)
+        elif strategy == "batch_norm" and any_split(node) and node.op == "call_module":
+            bn = gm.get_submodule(node.target)
+            s = splits[node.name]
+            _set_submodule(gm, node.target, FreqBatchNorm2d.from_bn(bn, (s.high, s.low)))
+        elif strategy == "per_frequency" and any_split(node):
+            if node.op == "call_module":
+                _set_submodule(gm, node.target, PerFrequency(gm.get_submodule(node.target)))
+            else:
+                counter += 1
+                name = f"_octprof_{node.name}"
+                method = node.op == "call_method"
+                src = node.args[0]
+                gm.add_submodule(name, PerFrequencyCall(node.target, tuple(node.args[1:]), dict(node.kwargs),
+                                                        method))
+                with graph.inserting_before(node):
+                    new = graph.call_module(name, (src,))
+                new.meta = dict(node.meta)
+                node.replace_all_uses_with(new)
+                graph.erase_node(node)
+        elif strategy in ("add", "mul") and any_split(node):
+            fn = oct_add if strategy == "add" else oct_mul
+            with graph.inserting_before(node):
+                new = graph.call_function(fn, (node.args[0], node.args[1]))
+            new.meta = dict(node.meta)
+            node.replace_all_uses_with(new)
+            graph.erase_node(node)
+        elif strategy == "cat" and any_split(node):
+            tensors = node.args[0] if node.args else node.kwargs["tensors"]
+            dim = node.args[1] if len(node.args) > 1 else node.kwargs.get("dim", 0)
+            with graph.inserting_before(node):
+                new = graph.call_function(oct_cat, (tensors, dim))
+            new.meta = dict(node.meta)
+            node.replace_all_uses_with(new)
+            graph.erase_node(node)
+        elif strategy == "meta" and any(split(i.name) for i in node.all_input_nodes):
+            src = node.args[0]
+            if node.op == "call_method" and node.target == "size":
+                fn, args = oct_size, (src, *node.args[1:])
+            elif node.op == "call_function" and node.target is getattr:
+                fn, args = oct_getattr, (src, node.args[1])
+            elif node.op == "call_method" and node.target == "dim":
+                fn, args = oct_dim, (src,)
+            else:
+                continue
+            if node.op == "call_function" and node.target is operator.getitem:
+                continue
+            with graph.inserting_before(node):
+                new = graph.call_function(fn, args)
+            node.replace_all_uses_with(new)
+            graph.erase_node(node)
+        elif strategy == "opaque":
+            for src in list(node.all_input_nodes):
+                if split(src.name):
+                    with graph.inserting_before(node):
+                        merged = graph.call_function(oct_merge_any, (src,))
+                    node.replace_input_with(src, merged)
+    graph.lint()
+    gm.recompile()
+    return gm

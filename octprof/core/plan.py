@@ -1,0 +1,334 @@
+"""The α plan: which tensors of a network are split into high and low frequency, and every conv's octave spec.
+
+Tensors that must share one split (the inputs and output of an elementwise or per-channel op, a depthwise
+conv's input and output) form a class.  A class is split unless a constraint keeps it vanilla:
+
+- it holds the network input, or a tensor with odd height or width;
+- it feeds an op that needs vanilla input (flatten, linear, reshape, the network output, a non-global
+  adaptive pooling, a concatenation along another axis) or an op whose low part would not come out at half
+  the size (a pooling with odd geometry);
+- it is produced by the stem conv (whose input is the network input) or by a conv that a ``vanilla`` pattern
+  names; it is a vector class (1×1 maps only) produced by convs (squeeze-excitation's hidden layer);
+- it is the output of a concatenation or of a global pooling that must be vanilla (then so must their inputs).
+
+A split class produced by convs has ``low = int(α·C)`` (α from the plan or an override pattern); one produced
+by a concatenation sums its inputs' parts; one produced by global pooling keeps its input's split.  A conv
+whose octave spec is impossible (geometry) makes its output vanilla, then its input, and planning repeats.
+Ops with no rule merge their split inputs back to one map (and are listed).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from octprof.core.errors import OctprofError, bad
+from octprof.core.graph import OpGraph, OpNode
+from octprof.core.layer import STRIDE_RULES, OctConvSpec, check_alpha
+from octprof.core.rules import Conv, TensorSplit, get_rule
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    """How to plan: the network α, patterns forcing convs' outputs vanilla (or to another α), the stride rule,
+    and strided convs that take the stride rule even when vanilla on both sides (the official code's layout)."""
+
+    alpha: float
+    vanilla: tuple[str, ...] = ()
+    alpha_overrides: tuple[tuple[str, float], ...] = ()
+    stride_rule: str = "pool"
+    stride_pool: tuple[str, ...] = ()
+    stem_vanilla: bool = True
+    strict_patterns: bool = True
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "alpha", check_alpha("alpha", self.alpha))
+        if self.stride_rule not in STRIDE_RULES:
+            raise bad("stride_rule", self.stride_rule, f"expected one of {STRIDE_RULES}")
+        for pat, a in self.alpha_overrides:
+            check_alpha(f"alpha override {pat!r}", a)
+
+
+@dataclass
+class ConvPlan:
+    """A conv's fate: ``octave`` (an OctConv2d of ``spec``), ``vanilla`` (kept as it is) or ``vector`` (a conv on
+    1×1 maps whose split parts are concatenated before it and split after it, priced as the vanilla conv)."""
+
+    node: str
+    mode: str
+    spec: OctConvSpec | None = None
+
+
+@dataclass
+class Plan:
+    graph: OpGraph
+    options: PlanOptions
+    splits: dict[str, TensorSplit]
+    convs: dict[str, ConvPlan]
+    merges: list[tuple[str, str]] = field(default_factory=list)
+    unpriced: list[str] = field(default_factory=list)
+    reasons: dict[str, str] = field(default_factory=dict)
+
+    def split(self, name: str) -> TensorSplit:
+        if name in self.splits:
+            return self.splits[name]
+        node = self.graph[name]
+        return TensorSplit(node.out_shape or ())
+
+    @property
+    def alpha(self) -> float:
+        return self.options.alpha
+
+    def octave_layers(self) -> list[str]:
+        return [n for n, c in self.convs.items() if c.mode == "octave"]
+
+    def why_vanilla(self, name: str) -> str | None:
+        """Why tensor ``name`` is vanilla (the constraint that decided it), if one did."""
+        return self.reasons.get(name)
+
+
+class _UF:
+    def __init__(self) -> None:
+        self.parent: dict[str, str] = {}
+
+    def find(self, x: str) -> str:
+        self.parent.setdefault(x, x)
+        while self.parent[x] != x:
+            self.parent[x] = self.parent[self.parent[x]]
+            x = self.parent[x]
+        return x
+
+    def union(self, a: str, b: str) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[rb] = ra
+
+
+def _matches(name: str | None, patterns: Sequence[str]) -> str | None:
+    if not name:
+        return None
+    for p in patterns:
+        if fnmatch.fnmatchcase(name, p):
+            return p
+    return None
+
+
+def _map_inputs(graph: OpGraph, node: OpNode) -> list[str]:
+    return [i for i, s in zip(node.inputs, node.in_shapes) if len(s) == 4 and graph[i].is_map]
+
+
+def check_patterns(graph: OpGraph, options: PlanOptions) -> None:
+    """Every vanilla / override / stride_pool pattern must name at least one conv of the graph."""
+    convs = [n.module or n.name for n in graph if n.kind == "conv2d"]
+    modules = graph.modules()
+    for what, pats in (("--vanilla", options.vanilla), ("alpha override", [p for p, _ in options.alpha_overrides]),
+                       ("stride_pool", options.stride_pool)):
+        for p in pats:
+            if not any(fnmatch.fnmatchcase(c, p) for c in convs):
+                close = sorted(m for m in modules if fnmatch.fnmatchcase(m, p.split("*")[0] + "*"))[:3]
+                hint = f"modules look like {', '.join(close or sorted(modules)[:3])}"
+                raise bad(what, p, "the pattern matches no convolution of the model", hint)
+
+
+def plan(graph: OpGraph, options: PlanOptions) -> Plan:
+    """Plan the split of every tensor of ``graph`` under ``options`` (see the module docstring)."""
+    if options.strict_patterns:
+        check_patterns(graph, options)
+    conv_rule = get_rule("conv2d")
+    assert isinstance(conv_rule, Conv)
+    uf = _UF()
+    maps = [n for n in graph if n.is_map]
+    for n in maps:
+        uf.find(n.name)
+    for n in graph:
+        r = get_rule(n.kind)
+        if not n.is_map:
+            continue
+        if r.flow == "same":
+            assert n.out_shape is not None
+            for i in _map_inputs(graph, n):
+                if graph[i].out_shape[1] == n.out_shape[1]:  # type: ignore[index]
+                    uf.union(n.name, i)
+        elif r.flow == "conv" and conv_rule.octave_ok(n) and conv_rule.depthwise(n):
+            uf.union(n.name, n.inputs[0])
+
+    forced: dict[str, str] = {}
+
+    def force(name: str, why: str) -> bool:
+        root = uf.find(name)
+        if root in forced:
+            return False
+        forced[root] = why
+        return True
+
+    members: dict[str, list[str]] = {}
+    for n in maps:
+        members.setdefault(uf.find(n.name), []).append(n.name)
+
+    for p in graph.inputs:
+        if graph[p].is_map:
+            force(p, "network input")
+    alpha_of: dict[str, float] = {}
+    cat_of: dict[str, list[str]] = {}
+    gpool_of: dict[str, list[str]] = {}
+    for n in graph:
+        r = get_rule(n.kind)
+        if n.is_map:
+            assert n.out_shape is not None
+            _, _, h, w = n.out_shape
+            if (h, w) != (1, 1) and (h % 2 or w % 2):
+                force(n.name, f"odd size {h}x{w}")
+        ins = _map_inputs(graph, n)
+        if r.flow == "vanilla":
+            for i in ins:
+                force(i, f"feeds {n.kind} {n.label}")
+        elif r.flow == "same" and n.is_map and ins and not r.halvable(n):
+            force(n.name, f"{n.kind} {n.label} cannot keep a half-size low part")
+        elif r.flow == "gpool":
+            if not (n.is_map and getattr(r, "is_global")(n)):
+                for i in ins:
+                    force(i, f"feeds non-global {n.kind} {n.label}")
+                if n.is_map:
+                    force(n.name, f"non-global {n.kind}")
+            else:
+                gpool_of.setdefault(uf.find(n.name), []).append(n.name)
+        elif r.flow == "cat":
+            if n.attrs.get("dim", 1) not in (1, -3) or not n.is_map:
+                for i in ins:
+                    force(i, f"feeds {n.kind} along dim {n.attrs.get('dim')}")
+                if n.is_map:
+                    force(n.name, "concatenation along another axis")
+            else:
+                cat_of.setdefault(uf.find(n.name), []).append(n.name)
+        elif r.flow == "conv" and n.is_map:
+            if not conv_rule.octave_ok(n):
+                force(n.name, f"conv {n.label} cannot be an octave layer (stride/padding)")
+                for i in ins:
+                    force(i, f"feeds conv {n.label} that cannot be an octave layer")
+                continue
+            pat = _matches(n.module, options.vanilla)
+            if pat:
+                force(n.name, f"conv {n.label} matches vanilla pattern {pat!r}")
+            if options.stem_vanilla and ins and uf.find(ins[0]) in {uf.find(p) for p in graph.inputs}:
+                force(n.name, f"stem conv {n.label} reads the network input")
+            if conv_rule.depthwise(n):
+                continue
+            a = options.alpha
+            for p, v in options.alpha_overrides:
+                if n.module and fnmatch.fnmatchcase(n.module, p):
+                    a = v
+            root = uf.find(n.name)
+            alpha_of[root] = min(alpha_of.get(root, a), a)
+        elif r.flow == "opaque" and n.is_map:
+            pass
+    for root, names in members.items():
+        if all(graph[m].out_shape[2:] == (1, 1) for m in names) and root not in gpool_of:  # type: ignore[index]
+            force(root, "a vector produced by a conv stays vanilla (squeeze-excitation hidden layer)")
+        if root not in alpha_of and root not in cat_of and root not in gpool_of:
+            force(root, "no conv produces it")
+
+    splits: dict[str, TensorSplit] = {}
+    convs: dict[str, ConvPlan] = {}
+    for _ in range(len(graph.nodes) + 2):
+        low_of: dict[str, int] = {}
+        changed = True
+        while changed:
+            changed = False
+            low_of = {}
+            visiting: set[str] = set()
+            conflicts: list[str] = []
+
+            def get_low(root: str) -> int:
+                if root in low_of:
+                    return low_of[root]
+                if root in forced or root in visiting:
+                    return 0
+                visiting.add(root)
+                c = graph[members[root][0]].out_shape[1]  # type: ignore[index]
+                if root in cat_of:
+                    lows = set()
+                    for cat_name in cat_of[root]:
+                        lows.add(sum(get_low(uf.find(i)) for i in _map_inputs(graph, graph[cat_name])))
+                    low = lows.pop() if len(lows) == 1 else -1
+                elif root in gpool_of:
+                    low = get_low(uf.find(graph[gpool_of[root][0]].inputs[0]))
+                else:
+                    low = int(alpha_of.get(root, 0.0) * c)
+                visiting.discard(root)
+                if low < 0:
+                    if force(root, "two concatenations give it different splits"):
+                        conflicts.append(root)
+                    low = 0
+                low_of[root] = low
+                return low
+
+            for root in members:
+                get_low(root)
+            changed |= bool(conflicts)
+            # vanilla results force their sources
+            for root, names in cat_of.items():
+                if root in forced or low_of.get(root, 0) == 0:
+                    for cat_name in names:
+                        for i in _map_inputs(graph, graph[cat_name]):
+                            if uf.find(i) not in forced and low_of.get(uf.find(i), 0):
+                                changed |= force(i, f"feeds concatenation {graph[cat_name].label} whose result is vanilla")
+            for root, names in gpool_of.items():
+                if root in forced:
+                    for g in names:
+                        i = graph[g].inputs[0]
+                        if uf.find(i) not in forced and low_of.get(uf.find(i), 0):
+                            changed |= force(i, f"feeds global pooling {graph[g].label} whose result must be vanilla")
+        splits = {n.name: TensorSplit(n.out_shape, low_of.get(uf.find(n.name), 0)) for n in maps}  # type: ignore[arg-type]
+        convs = {}
+        retry = False
+        for n in graph:
+            if n.kind != "conv2d" or not n.is_map:
+                continue
+            sin = splits.get(n.inputs[0], TensorSplit(n.in_shapes[0]))
+            sout = splits[n.name]
+            stride = n.attrs.get("stride", (1, 1))[0]
+            if not sin.split and not sout.split:
+                if (options.alpha > 0 and stride == 2 and conv_rule.octave_ok(n)
+                        and _matches(n.module, options.stride_pool) and options.stride_rule == "pool"):
+                    try:
+                        spec = conv_rule.spec(n, sin, sout, options.stride_rule, graph.dtype_bytes)
+                        convs[n.name] = ConvPlan(n.name, "octave", spec)
+                        continue
+                    except OctprofError:
+                        pass
+                convs[n.name] = ConvPlan(n.name, "vanilla")
+            elif sin.is_vector or sout.is_vector:
+                convs[n.name] = ConvPlan(n.name, "vector")
+            else:
+                try:
+                    spec = conv_rule.spec(n, sin, sout, options.stride_rule, graph.dtype_bytes)
+                    convs[n.name] = ConvPlan(n.name, "octave", spec)
+                except OctprofError as e:
+                    why = f"conv {n.label} cannot be an octave layer here: {e}"
+                    if sout.split:
+                        force(n.name, why)
+                    else:
+                        force(n.inputs[0], why)
+                    retry = True
+                    break
+        if not retry:
+            break
+    else:  # pragma: no cover - forcing only grows, so this cannot loop forever
+        raise RuntimeError("planning did not settle")
+
+    merges: list[tuple[str, str]] = []
+    unpriced: list[str] = []
+    for n in graph:
+        r = get_rule(n.kind)
+        if r.flow == "opaque":
+            unpriced.append(n.name)
+            for i in n.inputs:
+                if i in splits and splits[i].split:
+                    merges.append((n.name, i))
+    reasons: dict[str, str] = {}
+    for n in maps:
+        root = uf.find(n.name)
+        if root in forced:
+            reasons[n.name] = forced[root]
+    return Plan(graph, options, splits, convs, merges, unpriced, reasons)

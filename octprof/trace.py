@@ -1,0 +1,329 @@
+"""Capture a network's graph with shapes: ``torch.fx`` tracing plus shape propagation on fake tensors.
+
+Shape propagation runs under ``FakeTensorMode``: no activation is allocated, so a large model at a large input
+costs no memory.  Modules that a rule covers are kept as leaves; anything else in ``torch.nn`` is a leaf too (so
+an op without a rule shows up as one ``unknown`` node, to be merged around and listed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.fx as fx
+from torch import nn
+
+from octprof.core.errors import OctprofError, bad
+from octprof.core.graph import OpGraph, OpNode
+from octprof.core.rules import Rule, match_function, match_method, match_module
+
+DTYPE_BYTES = {torch.float32: 4, torch.float16: 2, torch.bfloat16: 2, torch.float64: 8}
+
+
+def _qualname(obj: Any) -> str:
+    mod = getattr(obj, "__module__", None) or ""
+    name = (getattr(obj, "__name__", None) if callable(obj) and not isinstance(obj, type) else None) or getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None) or repr(obj)
+    return f"{mod}.{name}" if mod else name
+
+
+def _mro_names(module: nn.Module) -> list[str]:
+    return [f"{c.__module__}.{c.__qualname__}" for c in type(module).__mro__]
+
+
+class OctTracer(fx.Tracer):
+    """An FX tracer that keeps rule-covered modules and the user's ``leaf_modules`` (types or qualified
+    names) as leaves; only ``is_leaf_module`` is overridden."""
+
+    def __init__(self, leaf_modules: Iterable[type | str] = ()) -> None:
+        super().__init__()
+        leaves = list(leaf_modules)
+        self.leaf_types = tuple(t for t in leaves if isinstance(t, type))
+        self.leaf_names = {t for t in leaves if isinstance(t, str)}
+
+    def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
+        if isinstance(m, self.leaf_types) or module_qualified_name in self.leaf_names:
+            return True
+        if match_module(_mro_names(m)) is not None:
+            return True
+        return super().is_leaf_module(m, module_qualified_name)
+
+
+@dataclass
+class Captured:
+    """A traced model: the GraphModule (sharing the model's parameters) and its :class:`OpGraph`."""
+
+    gm: fx.GraphModule
+    graph: OpGraph
+    input_shape: tuple[int, ...]
+    dtype: torch.dtype
+
+
+def _pair(v: Any) -> tuple[int, int]:
+    if isinstance(v, (tuple, list)):
+        return (int(v[0]), int(v[1])) if len(v) == 2 else (int(v[0]), int(v[0]))
+    return int(v), int(v)
+
+
+def _shape(n: Any) -> tuple[int, ...] | None:
+    meta = n.meta.get("tensor_meta") if isinstance(n, fx.Node) else None
+    if meta is None or not hasattr(meta, "shape"):
+        return None
+    return tuple(int(d) for d in meta.shape)
+
+
+def _arg(node: fx.Node, index: int, name: str, default: Any) -> Any:
+    if len(node.args) > index:
+        return node.args[index]
+    return node.kwargs.get(name, default)
+
+
+def _tensor_inputs(node: fx.Node) -> list[fx.Node]:
+    out: list[fx.Node] = []
+
+    def visit(a: Any) -> None:
+        if isinstance(a, fx.Node):
+            out.append(a)
+        elif isinstance(a, (list, tuple)):
+            for x in a:
+                visit(x)
+        elif isinstance(a, dict):
+            for x in a.values():
+                visit(x)
+
+    visit(node.args)
+    visit(node.kwargs)
+    return out
+
+
+def _module_attrs(kind: str, m: nn.Module) -> dict[str, Any]:
+    if kind == "conv2d":
+        assert isinstance(m, nn.Conv2d)
+        return {
+            "kernel_size": _pair(m.kernel_size),
+            "stride": _pair(m.stride),
+            "padding": m.padding if isinstance(m.padding, str) else _pair(m.padding),
+            "dilation": _pair(m.dilation),
+            "groups": m.groups,
+            "bias": m.bias is not None,
+            "out_channels": m.out_channels,
+            "padding_mode": m.padding_mode,
+        }
+    if kind == "linear":
+        assert isinstance(m, nn.Linear)
+        return {"in_features": m.in_features, "out_features": m.out_features, "bias": m.bias is not None}
+    if kind == "batch_norm":
+        return {"affine": bool(getattr(m, "affine", True))}
+    if kind in ("max_pool2d", "avg_pool2d"):
+        k = _pair(m.kernel_size)  # type: ignore[attr-defined]
+        stride = m.stride if m.stride is not None else k  # type: ignore[attr-defined]
+        return {
+            "kernel_size": k,
+            "stride": _pair(stride or k),
+            "padding": _pair(m.padding),  # type: ignore[attr-defined]
+            "dilation": _pair(getattr(m, "dilation", 1)),
+            "ceil_mode": bool(m.ceil_mode),  # type: ignore[attr-defined]
+        }
+    if kind == "upsample":
+        return {"mode": getattr(m, "mode", "nearest")}
+    if kind == "activation" and isinstance(m, nn.PReLU):
+        return {"prelu": True, "num_parameters": m.num_parameters}
+    return {}
+
+
+def _function_attrs(kind: str, node: fx.Node, gm: fx.GraphModule) -> dict[str, Any]:
+    if kind == "conv2d":
+        w = _shape(_arg(node, 1, "weight", None))
+        b = _arg(node, 2, "bias", None)
+        pad = _arg(node, 4, "padding", 0)
+        return {
+            "kernel_size": (w[2], w[3]) if w else (1, 1),
+            "stride": _pair(_arg(node, 3, "stride", 1)),
+            "padding": pad if isinstance(pad, str) else _pair(pad),
+            "dilation": _pair(_arg(node, 5, "dilation", 1)),
+            "groups": int(_arg(node, 6, "groups", 1)),
+            "bias": b is not None,
+            "out_channels": w[0] if w else 0,
+            "functional": True,
+        }
+    if kind == "linear":
+        w = _shape(_arg(node, 1, "weight", None)) or (0, 0)
+        return {"in_features": w[1], "out_features": w[0], "bias": _arg(node, 2, "bias", None) is not None}
+    if kind in ("max_pool2d", "avg_pool2d"):
+        k = _pair(_arg(node, 1, "kernel_size", 1))
+        stride = _arg(node, 2, "stride", None)
+        return {
+            "kernel_size": k,
+            "stride": _pair(stride) if stride else k,
+            "padding": _pair(_arg(node, 3, "padding", 0)),
+            "dilation": _pair(_arg(node, 4, "dilation", 1)) if kind == "max_pool2d" else (1, 1),
+            "ceil_mode": bool(_arg(node, 5 if kind == "max_pool2d" else 4, "ceil_mode", False)),
+        }
+    if kind == "upsample":
+        return {"mode": _arg(node, 3, "mode", "nearest")}
+    if kind == "cat":
+        return {"dim": int(_arg(node, 1, "dim", 0))}
+    return {}
+
+
+def _input_shape(input_size: Any, batch: int, channels: int) -> tuple[int, ...]:
+    if isinstance(input_size, bool):
+        raise bad("input_size", input_size, "expected a size S, (H, W) or (C, H, W)")
+    if isinstance(input_size, int):
+        dims: tuple[int, ...] = (channels, input_size, input_size)
+    elif isinstance(input_size, (tuple, list)) and len(input_size) in (2, 3):
+        dims = (channels, *input_size) if len(input_size) == 2 else tuple(input_size)
+    else:
+        raise bad("input_size", input_size, "expected a size S, (H, W) or (C, H, W)")
+    if any(not isinstance(d, int) or d < 1 for d in dims):
+        raise bad("input_size", input_size, "every dimension must be a positive integer")
+    if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
+        raise bad("batch", batch, "expected an integer >= 1")
+    return (batch, *dims)
+
+
+def symbolic_trace(model: nn.Module, leaf_modules: Sequence[type | str] = ()) -> fx.GraphModule:
+    """Trace ``model`` with :class:`OctTracer`; an untraceable model gets an error naming the call that broke
+    tracing and what to do."""
+    tracer = OctTracer(leaf_modules)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            graph = tracer.trace(model)
+    except Exception as e:  # noqa: BLE001 - FX raises many types; all become one clear message
+        where = ""
+        stack = getattr(tracer, "module_stack", None)
+        if stack:
+            where = f" inside module {list(stack)[-1]!r}"
+        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise OctprofError(
+            f"model: torch.fx could not trace {type(model).__name__}{where}: {msg}. Hint: data-dependent control "
+            f"flow cannot be traced; pass that module as a leaf (leaf_modules=[...]) or make the branch static"
+        ) from None
+    name = type(model).__name__
+    return fx.GraphModule(tracer.root, graph, name)
+
+
+def capture(
+    model: nn.Module,
+    input_size: Any = 224,
+    batch: int = 1,
+    dtype: torch.dtype = torch.float32,
+    in_channels: int | None = None,
+    leaf_modules: Sequence[type | str] = (),
+) -> Captured:
+    """Trace ``model`` and propagate shapes for an input of ``input_size`` (S, (H, W) or (C, H, W))."""
+    if not isinstance(model, nn.Module):
+        raise bad("model", type(model).__name__, "expected a torch.nn.Module")
+    if in_channels is None:
+        first = next((m for m in model.modules() if isinstance(m, nn.Conv2d)), None)
+        in_channels = first.in_channels if first is not None else 3
+    shape = _input_shape(input_size, batch, in_channels)
+    gm = symbolic_trace(model, leaf_modules)
+    placeholders = [n for n in gm.graph.nodes if n.op == "placeholder"]
+    if len(placeholders) != 1:
+        raise bad("model", type(model).__name__, "octprof prices models with exactly one tensor input")
+    _propagate(gm, shape, dtype, model)
+    graph = _to_opgraph(gm, dtype)
+    return Captured(gm, graph, shape, dtype)
+
+
+def _propagate(gm: fx.GraphModule, shape: tuple[int, ...], dtype: torch.dtype, model: nn.Module) -> None:
+    from torch._subclasses.fake_tensor import FakeTensorMode
+    from torch.fx.passes.shape_prop import ShapeProp
+
+    was_training = model.training
+    gm.eval()
+    device = next((p.device for p in model.parameters()), torch.device("cpu"))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if device.type == "meta":  # a model built on the meta device: meta kernels, no fake mode needed
+                ShapeProp(gm).propagate(torch.empty(shape, dtype=dtype, device="meta"))
+            else:
+                fake_mode = FakeTensorMode(allow_non_fake_inputs=True)
+                with fake_mode:
+                    x = torch.empty(shape, dtype=dtype, device=device)
+                ShapeProp(gm, fake_mode=fake_mode).propagate(x)
+    except Exception as e:  # noqa: BLE001
+        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        failing = getattr(e, "__notes__", None)
+        raise OctprofError(
+            f"input_size: got {'x'.join(map(str, shape[2:]))}; the network fails on it: {msg}"
+            + (f" ({failing[0]})" if failing else "")
+            + ". Hint: use a larger input size (or the channels the model expects)"
+        ) from None
+    finally:
+        with contextlib.suppress(Exception):
+            gm.train(was_training)
+
+
+def _owner(node: fx.Node) -> str | None:
+    stack = node.meta.get("nn_module_stack")
+    if stack:
+        key = list(stack)[-1]
+        val = stack[key]
+        name = val[0] if isinstance(val, tuple) else key
+        return str(name) or None
+    return None
+
+
+def _to_opgraph(gm: fx.GraphModule, dtype: torch.dtype) -> OpGraph:
+    nodes: list[OpNode] = []
+    inputs: list[str] = []
+    outputs: list[str] = []
+    for n in gm.graph.nodes:
+        r: Rule | None = None
+        attrs: dict[str, Any] = {}
+        module: str | None = None
+        if n.op == "placeholder":
+            kind, target = "input", "input"
+            inputs.append(n.name)
+        elif n.op == "get_attr":
+            kind, target = "constant", str(n.target)
+        elif n.op == "output":
+            kind, target = "output", "output"
+            outputs.extend(i.name for i in _tensor_inputs(n))
+        elif n.op == "call_module":
+            m = gm.get_submodule(n.target)
+            r = match_module(_mro_names(m))
+            kind = r.kind if r else "unknown"
+            target = _qualname(type(m))
+            module = str(n.target)
+            attrs = _module_attrs(kind, m)
+        elif n.op == "call_function":
+            target = _qualname(n.target)
+            r = match_function(target)
+            kind = r.kind if r else "unknown"
+            module = _owner(n)
+            attrs = _function_attrs(kind, n, gm)
+        else:  # call_method
+            target = f"Tensor.{n.target}"
+            r = match_method(str(n.target))
+            kind = r.kind if r else "unknown"
+            module = _owner(n)
+            if kind == "cat":
+                attrs = {"dim": int(_arg(n, 1, "dim", 0))}
+        tin = [i for i in _tensor_inputs(n) if i.op != "get_attr" or _shape(i) is not None]
+        ins = [i for i in tin if _shape(i) is not None]
+        if kind == "conv2d" and attrs.get("functional"):
+            ins = ins[:1]
+        if kind == "linear" and n.op == "call_function":
+            ins = ins[:1]
+        nodes.append(
+            OpNode(
+                name=n.name,
+                kind=kind,
+                op=n.op,
+                target=target,
+                module=module,
+                inputs=tuple(i.name for i in ins),
+                in_shapes=tuple(_shape(i) or () for i in ins),
+                out_shape=_shape(n),
+                attrs=attrs,
+            )
+        )
+    return OpGraph(nodes, inputs, outputs, DTYPE_BYTES.get(dtype, 4), type(gm).__name__)
