@@ -74,16 +74,29 @@ def resolve(arch: str | nn.Module | ModelSource) -> ModelSource:
         names = tvm.list_models(module=tvm)
         if name not in names:
             close = difflib.get_close_matches(name, names, n=4, cutoff=0.5)
-            raise bad("arch", arch, "no such torchvision classification model",
-                      f"did you mean {', '.join(close)}?" if close else "see torchvision.models.list_models()")
+            raise bad(
+                "arch",
+                arch,
+                "no such torchvision classification model",
+                f"did you mean {', '.join(close)}?" if close else "see torchvision.models.list_models()",
+            )
         return ModelSource(arch, lambda: tvm.get_model(name, weights=None))
     if ":" in arch:
+        import os
+        import sys
+
         mod_name, _, attr = arch.partition(":")
+        if os.getcwd() not in sys.path and "" not in sys.path:
+            sys.path.insert(0, os.getcwd())  # a user's own module in the current directory
         try:
             mod = importlib.import_module(mod_name)
-        except Exception as e:  # noqa: BLE001
-            raise bad("model", arch, f"cannot import module {mod_name!r} ({type(e).__name__}: {e})",
-                      "the module must be importable from the current directory or the installed packages") from None
+        except Exception as e:
+            raise bad(
+                "model",
+                arch,
+                f"cannot import module {mod_name!r} ({type(e).__name__}: {e})",
+                "the module must be importable from the current directory or the installed packages",
+            ) from None
         factory = getattr(mod, attr, None)
         if factory is None or not callable(factory):
             raise bad("model", arch, f"module {mod_name!r} has no callable {attr!r}")
@@ -91,8 +104,16 @@ def resolve(arch: str | nn.Module | ModelSource) -> ModelSource:
     from octprof.zoo import get_entry
 
     e = get_entry(arch)
-    return ModelSource(e.name, e.factory, e.input_size, tuple(e.vanilla), tuple(e.alpha), e.stride_rule,
-                       tuple(getattr(e, "stride_pool", ())), kwargs=dict(e.kwargs))
+    return ModelSource(
+        e.name,
+        e.factory,
+        e.input_size,
+        tuple(e.vanilla),
+        tuple(e.alpha),
+        e.stride_rule,
+        tuple(getattr(e, "stride_pool", ())),
+        kwargs=dict(e.kwargs),
+    )
 
 
 class Analysis:
@@ -131,11 +152,18 @@ class Analysis:
         import pandas as pd
 
         df = self.rows_frame()
-        agg = df.groupby(["node"], sort=False).agg(
-            layer=("layer", "first"), op=("op", "first"),
-            **{c: (c, "sum") for c in ("macs", "flops", "paper_flops", "fvcore_flops", "params", "act_elems",
-                                         "fmap_elems")},
-        ).reset_index()
+        agg = (
+            df.groupby(["node"], sort=False)
+            .agg(
+                layer=("layer", "first"),
+                op=("op", "first"),
+                **{
+                    c: (c, "sum")
+                    for c in ("macs", "flops", "paper_flops", "fvcore_flops", "params", "act_elems", "fmap_elems")
+                },
+            )
+            .reset_index()
+        )
         alpha_in, alpha_out, mode = [], [], []
         for n in agg["node"]:
             cp = self.plan.convs.get(n)
@@ -157,8 +185,9 @@ class Analysis:
         """Totals per path (conv paths, glue ops, vanilla convs under ``conv``, per-frequency parts)."""
         df = self.rows_frame()
         df["path"] = df["path"].where(df["op"] != "conv2d", df["path"])
-        out = df.groupby("path", sort=False)[["macs", "flops", "paper_flops", "fvcore_flops", "params",
-                                              "act_elems"]].sum()
+        out = df.groupby("path", sort=False)[
+            ["macs", "flops", "paper_flops", "fvcore_flops", "params", "act_elems"]
+        ].sum()
         order = [p for p in PATH_ORDER if p in out.index]
         return out.loc[order].reset_index()
 
@@ -176,16 +205,23 @@ class Analysis:
             self._model = self.source.create()
         return self._model
 
-    def octify(self) -> nn.Module:
-        """The real octave network (an ``fx.GraphModule``) in eval mode, with the vanilla weights' slices."""
+    def octify(self, conv_cls: Any = None) -> nn.Module:
+        """The real octave network (an ``fx.GraphModule``) in eval mode, with the vanilla weights' slices.
+        ``conv_cls``: the class of its octave convolutions (default ``octprof.nn.OctConv2d``)."""
         from octprof.convert import octify_captured
+        from octprof.nn import OctConv2d
 
         captured = self.captured
         if any(p.is_meta for p in captured.gm.parameters()):
-            captured = capture(self.model, self.captured.input_shape[1:], self.captured.input_shape[0],
-                               self.captured.dtype, leaf_modules=self.source.leaf_modules)
+            captured = capture(
+                self.model,
+                self.captured.input_shape[1:],
+                self.captured.input_shape[0],
+                self.captured.dtype,
+                leaf_modules=self.source.leaf_modules,
+            )
             self.captured = captured
-        return octify_captured(captured.gm, self.plan).eval()
+        return octify_captured(captured.gm, self.plan, conv_cls or OctConv2d).eval()
 
     def crosscheck(self, seed: int = 0) -> dict[str, Any]:
         """fvcore and FlopCounterMode on the real octave network next to the closed form, with agreement."""
@@ -199,9 +235,13 @@ class Analysis:
         t = self.total()
         params = sum(p.numel() for p in net.parameters())
         return {
-            "macs": t["macs"], "flop_counter_macs": fc_total // 2, "flop_counter_flops": fc_total,
-            "fvcore_flops": t["fvcore_flops"], "fvcore": fv_total,
-            "params": t["params"], "module_params": params,
+            "macs": t["macs"],
+            "flop_counter_macs": fc_total // 2,
+            "flop_counter_flops": fc_total,
+            "fvcore_flops": t["fvcore_flops"],
+            "fvcore": fv_total,
+            "params": t["params"],
+            "module_params": params,
             "agree": fc_total == 2 * t["macs"] and fv_total == t["fvcore_flops"] and params == t["params"],
         }
 
@@ -209,9 +249,17 @@ class Analysis:
 class Network:
     """A network traced once, to be planned and priced at any α."""
 
-    def __init__(self, arch: str | nn.Module | ModelSource, input_size: Any = None, batch: int = 1,
-                 dtype: torch.dtype = torch.float32, vanilla: Sequence[str] = (), stride_rule: str | None = None,
-                 leaf_modules: Sequence[Any] = (), meta: bool = True) -> None:
+    def __init__(
+        self,
+        arch: str | nn.Module | ModelSource,
+        input_size: Any = None,
+        batch: int = 1,
+        dtype: torch.dtype = torch.float32,
+        vanilla: Sequence[str] = (),
+        stride_rule: str | None = None,
+        leaf_modules: Sequence[Any] = (),
+        meta: bool = True,
+    ) -> None:
         self.source = resolve(arch)
         if leaf_modules:
             self.source.leaf_modules = tuple(leaf_modules)
@@ -222,7 +270,7 @@ class Network:
         if meta and not isinstance(arch, nn.Module):
             try:
                 model = self.source.create(device="meta")
-            except Exception:  # noqa: BLE001 - some factories cannot build on meta; build for real then
+            except Exception:
                 model = None
         if model is None:
             model = self.source.create()
@@ -230,8 +278,14 @@ class Network:
         self.captured = capture(model, self.input_size, batch, dtype, leaf_modules=self.source.leaf_modules)
 
     def analyze(self, alpha: float, strict_patterns: bool = True) -> Analysis:
-        opts = PlanOptions(alpha, self.vanilla, self.source.alpha_overrides, self.stride_rule,
-                           self.source.stride_pool, strict_patterns=strict_patterns)
+        opts = PlanOptions(
+            alpha,
+            self.vanilla,
+            self.source.alpha_overrides,
+            self.stride_rule,
+            self.source.stride_pool,
+            strict_patterns=strict_patterns,
+        )
         real = None if any(p.is_meta for p in self.model.parameters()) else self.model
         return Analysis(self.source, self.captured, plan(self.captured.graph, opts), real)
 

@@ -30,7 +30,7 @@ from octprof.core.plan import Plan
 from octprof.core.rules import get_rule
 from octprof.nn import FreqBatchNorm2d, OctConv2d, PerFrequency, oct_add, oct_cat, oct_mul
 
-__all__ = ["octify_captured", "oct_vec_merge", "oct_vec_split", "oct_size", "oct_merge_any", "PerFrequencyCall"]
+__all__ = ["PerFrequencyCall", "oct_merge_any", "oct_size", "oct_vec_merge", "oct_vec_split", "octify_captured"]
 
 
 def oct_vec_merge(x: Any) -> torch.Tensor:
@@ -104,8 +104,10 @@ def _set_submodule(root: nn.Module, name: str, new: nn.Module) -> None:
     setattr(parent, child, new)
 
 
-def octify_captured(gm: fx.GraphModule, plan: Plan) -> fx.GraphModule:
-    """Rewrite a copy of the traced network ``gm`` into the octave network that ``plan`` describes."""
+def octify_captured(gm: fx.GraphModule, plan: Plan, conv_cls: type[OctConv2d] = OctConv2d) -> fx.GraphModule:
+    """Rewrite a copy of the traced network ``gm`` into the octave network that ``plan`` describes.
+    ``conv_cls`` builds the octave convolutions (``conv_cls.from_conv``): ``OctConv2d`` or a faster subclass
+    with the same parameters and child names."""
     gm = copy.deepcopy(gm)
     graph = gm.graph
     splits = plan.splits
@@ -113,11 +115,20 @@ def octify_captured(gm: fx.GraphModule, plan: Plan) -> fx.GraphModule:
     stride_rule = plan.options.stride_rule
     counter = 0
 
-    def split(name: str) -> bool:
+    origin: dict[fx.Node, str] = {}  # replacement node -> the original node's name (the plan's key)
+
+    def split(n: fx.Node | str) -> bool:
+        name = n if isinstance(n, str) else origin.get(n, n.name)
         return name in splits and splits[name].split
 
     def any_split(node: fx.Node) -> bool:
-        return any(split(i.name) for i in node.all_input_nodes) or split(node.name)
+        return any(split(i) for i in node.all_input_nodes) or split(node)
+
+    def replace(node: fx.Node, new: fx.Node) -> None:
+        new.meta = dict(node.meta)
+        origin[new] = origin.get(node, node.name)
+        node.replace_all_uses_with(new)
+        graph.erase_node(node)
 
     for node in list(graph.nodes):
         if node.name not in op_graph.by_name:
@@ -129,15 +140,16 @@ def octify_captured(gm: fx.GraphModule, plan: Plan) -> fx.GraphModule:
             if cp.mode == "octave" and node.op == "call_module":
                 assert cp.spec is not None
                 conv = gm.get_submodule(node.target)
-                _set_submodule(gm, node.target, OctConv2d.from_conv(conv, cp.spec.alpha_in, cp.spec.alpha_out,
-                                                                    stride_rule))
+                _set_submodule(
+                    gm, node.target, conv_cls.from_conv(conv, cp.spec.alpha_in, cp.spec.alpha_out, stride_rule)
+                )
             elif cp.mode == "vector":
                 src = node.args[0]
-                if split(src.name):
+                if split(src):
                     with graph.inserting_before(node):
                         merged = graph.call_function(oct_vec_merge, (src,))
                     node.replace_input_with(src, merged)
-                if split(node.name):
+                if split(node):
                     with graph.inserting_after(node):
                         parts = graph.call_function(oct_vec_split, (node, splits[node.name].high))
                     node.replace_all_uses_with(parts, delete_user_cb=lambda u, p=parts: u is not p)
@@ -153,29 +165,22 @@ def octify_captured(gm: fx.GraphModule, plan: Plan) -> fx.GraphModule:
                 name = f"_octprof_{node.name}"
                 method = node.op == "call_method"
                 src = node.args[0]
-                gm.add_submodule(name, PerFrequencyCall(node.target, tuple(node.args[1:]), dict(node.kwargs),
-                                                        method))
+                gm.add_submodule(name, PerFrequencyCall(node.target, tuple(node.args[1:]), dict(node.kwargs), method))
                 with graph.inserting_before(node):
                     new = graph.call_module(name, (src,))
-                new.meta = dict(node.meta)
-                node.replace_all_uses_with(new)
-                graph.erase_node(node)
+                replace(node, new)
         elif strategy in ("add", "mul") and any_split(node):
             fn = oct_add if strategy == "add" else oct_mul
             with graph.inserting_before(node):
                 new = graph.call_function(fn, (node.args[0], node.args[1]))
-            new.meta = dict(node.meta)
-            node.replace_all_uses_with(new)
-            graph.erase_node(node)
+            replace(node, new)
         elif strategy == "cat" and any_split(node):
             tensors = node.args[0] if node.args else node.kwargs["tensors"]
             dim = node.args[1] if len(node.args) > 1 else node.kwargs.get("dim", 0)
             with graph.inserting_before(node):
                 new = graph.call_function(oct_cat, (tensors, dim))
-            new.meta = dict(node.meta)
-            node.replace_all_uses_with(new)
-            graph.erase_node(node)
-        elif strategy == "meta" and any(split(i.name) for i in node.all_input_nodes):
+            replace(node, new)
+        elif strategy == "meta" and any(split(i) for i in node.all_input_nodes):
             src = node.args[0]
             if node.op == "call_method" and node.target == "size":
                 fn, args = oct_size, (src, *node.args[1:])
@@ -189,11 +194,10 @@ def octify_captured(gm: fx.GraphModule, plan: Plan) -> fx.GraphModule:
                 continue
             with graph.inserting_before(node):
                 new = graph.call_function(fn, args)
-            node.replace_all_uses_with(new)
-            graph.erase_node(node)
+            replace(node, new)
         elif strategy == "opaque":
             for src in list(node.all_input_nodes):
-                if split(src.name):
+                if split(src):
                     with graph.inserting_before(node):
                         merged = graph.call_function(oct_merge_any, (src,))
                     node.replace_input_with(src, merged)

@@ -8,6 +8,8 @@ an op without a rule shows up as one ``unknown`` node, to be merged around and l
 from __future__ import annotations
 
 import contextlib
+import io
+import re
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -26,7 +28,10 @@ DTYPE_BYTES = {torch.float32: 4, torch.float16: 2, torch.bfloat16: 2, torch.floa
 
 def _qualname(obj: Any) -> str:
     mod = getattr(obj, "__module__", None) or ""
-    name = (getattr(obj, "__name__", None) if callable(obj) and not isinstance(obj, type) else None) or getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None) or repr(obj)
+    name = None
+    if callable(obj) and not isinstance(obj, type):
+        name = getattr(obj, "__name__", None)  # torch.flatten, not torch._VariableFunctionsClass.flatten
+    name = name or getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None) or repr(obj)
     return f"{mod}.{name}" if mod else name
 
 
@@ -193,7 +198,7 @@ def symbolic_trace(model: nn.Module, leaf_modules: Sequence[type | str] = ()) ->
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             graph = tracer.trace(model)
-    except Exception as e:  # noqa: BLE001 - FX raises many types; all become one clear message
+    except Exception as e:
         where = ""
         stack = getattr(tracer, "module_stack", None)
         if stack:
@@ -239,7 +244,7 @@ def _propagate(gm: fx.GraphModule, shape: tuple[int, ...], dtype: torch.dtype, m
     gm.eval()
     device = next((p.device for p in model.parameters()), torch.device("cpu"))
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
             warnings.simplefilter("ignore")
             if device.type == "meta":  # a model built on the meta device: meta kernels, no fake mode needed
                 ShapeProp(gm).propagate(torch.empty(shape, dtype=dtype, device="meta"))
@@ -248,13 +253,14 @@ def _propagate(gm: fx.GraphModule, shape: tuple[int, ...], dtype: torch.dtype, m
                 with fake_mode:
                     x = torch.empty(shape, dtype=dtype, device=device)
                 ShapeProp(gm, fake_mode=fake_mode).propagate(x)
-    except Exception as e:  # noqa: BLE001
-        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        failing = getattr(e, "__notes__", None)
+    except Exception as e:
+        cause = e.__cause__ or e.__context__ or e
+        msg = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+        where = re.search(r"target=([^\]]+)\]", str(e))
+        at = f" at {where.group(1)}" if where else ""
         raise OctprofError(
-            f"input_size: got {'x'.join(map(str, shape[2:]))}; the network fails on it: {msg}"
-            + (f" ({failing[0]})" if failing else "")
-            + ". Hint: use a larger input size (or the channels the model expects)"
+            f"input_size: got {'x'.join(map(str, shape[2:]))}; the network fails on it{at}: {msg}"
+            ". Hint: use a larger input size (or the channels the model expects)"
         ) from None
     finally:
         with contextlib.suppress(Exception):

@@ -13,11 +13,23 @@ def main() -> None:
     """Exact FLOPs, memory and latency of Octave Convolution (OctConv) networks."""
 
 
-def _register() -> None:
-    from octprof.cli import layer, table1
+# One line per command module; each module defines a click command named like the module.  Command modules
+# import torch, pandas and matplotlib only inside their functions, so that `octprof table1` stays light.
+COMMANDS: tuple[tuple[str, str], ...] = (
+    ("octprof.cli.table1", "table1"),
+    ("octprof.cli.layer", "layer"),
+    ("octprof.cli.gate", "gate"),
+    ("octprof.cli.table", "table"),
+    ("octprof.cli.list", "list"),
+    ("octprof.cli.paper", "paper"),
+)
 
-    main.add_command(table1.table1)
-    main.add_command(layer.layer)
+
+def _register() -> None:
+    import importlib
+
+    for module, name in COMMANDS:
+        main.add_command(getattr(importlib.import_module(module), name))
 
 
 _register()

@@ -33,11 +33,20 @@ def price(plan: Plan) -> list[dict[str, Any]]:
                 node_rows = []
                 for cr in layer_cost(cp.spec).rows:
                     node_rows.append(
-                        cost_row(node, cr.path, cr.in_shape, cr.out_shape, macs=cr.macs, paper_flops=cr.paper_flops,
-                                 fvcore_flops=cr.fvcore_flops, params=cr.params, act_elems=cr.act_elems,
-                                 note=cr.note)
+                        cost_row(
+                            node,
+                            cr.path,
+                            cr.in_shape,
+                            cr.out_shape,
+                            macs=cr.macs,
+                            paper_flops=cr.paper_flops,
+                            fvcore_flops=cr.fvcore_flops,
+                            params=cr.params,
+                            act_elems=cr.act_elems,
+                            note=cr.note,
+                        )
                     )
-                node_rows[-1]["note"] = (node_rows[-1]["note"] + f"; alpha {cp.spec.alpha_in:g}->{cp.spec.alpha_out:g}")
+                node_rows[-1]["note"] = node_rows[-1]["note"] + f"; alpha {cp.spec.alpha_in:g}->{cp.spec.alpha_out:g}"
             else:
                 node_rows = [r.vanilla_cost(node)]
                 if cp.mode == "vector":

@@ -122,8 +122,11 @@ def check_patterns(graph: OpGraph, options: PlanOptions) -> None:
     """Every vanilla / override / stride_pool pattern must name at least one conv of the graph."""
     convs = [n.module or n.name for n in graph if n.kind == "conv2d"]
     modules = graph.modules()
-    for what, pats in (("--vanilla", options.vanilla), ("alpha override", [p for p, _ in options.alpha_overrides]),
-                       ("stride_pool", options.stride_pool)):
+    for what, pats in (
+        ("--vanilla", options.vanilla),
+        ("alpha override", [p for p, _ in options.alpha_overrides]),
+        ("stride_pool", options.stride_pool),
+    ):
         for p in pats:
             if not any(fnmatch.fnmatchcase(c, p) for c in convs):
                 close = sorted(m for m in modules if fnmatch.fnmatchcase(m, p.split("*")[0] + "*"))[:3]
@@ -186,7 +189,7 @@ def plan(graph: OpGraph, options: PlanOptions) -> Plan:
         elif r.flow == "same" and n.is_map and ins and not r.halvable(n):
             force(n.name, f"{n.kind} {n.label} cannot keep a half-size low part")
         elif r.flow == "gpool":
-            if not (n.is_map and getattr(r, "is_global")(n)):
+            if not (n.is_map and r.is_global(n)):
                 for i in ins:
                     force(i, f"feeds non-global {n.kind} {n.label}")
                 if n.is_map:
@@ -272,7 +275,9 @@ def plan(graph: OpGraph, options: PlanOptions) -> Plan:
                     for cat_name in names:
                         for i in _map_inputs(graph, graph[cat_name]):
                             if uf.find(i) not in forced and low_of.get(uf.find(i), 0):
-                                changed |= force(i, f"feeds concatenation {graph[cat_name].label} whose result is vanilla")
+                                changed |= force(
+                                    i, f"feeds concatenation {graph[cat_name].label} whose result is vanilla"
+                                )
             for root, names in gpool_of.items():
                 if root in forced:
                     for g in names:
@@ -289,8 +294,13 @@ def plan(graph: OpGraph, options: PlanOptions) -> Plan:
             sout = splits[n.name]
             stride = n.attrs.get("stride", (1, 1))[0]
             if not sin.split and not sout.split:
-                if (options.alpha > 0 and stride == 2 and conv_rule.octave_ok(n)
-                        and _matches(n.module, options.stride_pool) and options.stride_rule == "pool"):
+                if (
+                    options.alpha > 0
+                    and stride == 2
+                    and conv_rule.octave_ok(n)
+                    and _matches(n.module, options.stride_pool)
+                    and options.stride_rule == "pool"
+                ):
                     try:
                         spec = conv_rule.spec(n, sin, sout, options.stride_rule, graph.dtype_bytes)
                         convs[n.name] = ConvPlan(n.name, "octave", spec)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from octprof.core.graph import OpNode, Shape, numel
-from octprof.core.layer import OctConvSpec, layer_cost
+from octprof.core.layer import OctConvSpec
 
 # -- splits of one tensor ---------------------------------------------------------------------------------
 
@@ -136,7 +136,7 @@ class Rule:
         """Rows of this op, one per frequency part of its output (one row when vanilla)."""
         rows = []
         in_parts = dict(ins[0].parts()) if ins else {}
-        for part, shape in (out.parts() if out else [("", node.out_shape)]):
+        for part, shape in out.parts() if out else [("", node.out_shape)]:
             e = numel(shape)
             rows.append(
                 cost_row(
@@ -320,13 +320,37 @@ class Activation(Rule):
     kind = "activation"
     modules = tuple(
         f"{NN}.activation.{c}"
-        for c in ("ReLU", "ReLU6", "SiLU", "Hardswish", "Hardsigmoid", "Sigmoid", "Tanh", "GELU", "LeakyReLU",
-                  "ELU", "Mish", "PReLU")
+        for c in (
+            "ReLU",
+            "ReLU6",
+            "SiLU",
+            "Hardswish",
+            "Hardsigmoid",
+            "Sigmoid",
+            "Tanh",
+            "GELU",
+            "LeakyReLU",
+            "ELU",
+            "Mish",
+            "PReLU",
+        )
     )
     functions = tuple(
         f"torch.nn.functional.{f}"
-        for f in ("relu", "relu_", "relu6", "silu", "hardswish", "hardsigmoid", "sigmoid", "tanh", "gelu",
-                  "leaky_relu", "elu", "mish")
+        for f in (
+            "relu",
+            "relu_",
+            "relu6",
+            "silu",
+            "hardswish",
+            "hardsigmoid",
+            "sigmoid",
+            "tanh",
+            "gelu",
+            "leaky_relu",
+            "elu",
+            "mish",
+        )
     ) + ("torch.relu", "torch.relu_", "torch.sigmoid", "torch.tanh", "torch._C._nn.gelu")
     methods = ("relu", "relu_", "sigmoid", "sigmoid_", "tanh", "tanh_")
     paper_per_out = 1  # the paper counts one per ReLU output; octprof counts every activation the same way
@@ -338,8 +362,12 @@ class Activation(Rule):
 @rule
 class Dropout(Rule):
     kind = "dropout"
-    modules = (f"{NN}.dropout.Dropout", f"{NN}.dropout.Dropout2d", f"{NN}.linear.Identity",
-               "torchvision.ops.stochastic_depth.StochasticDepth")
+    modules = (
+        f"{NN}.dropout.Dropout",
+        f"{NN}.dropout.Dropout2d",
+        f"{NN}.linear.Identity",
+        "torchvision.ops.stochastic_depth.StochasticDepth",
+    )
     functions = ("torch.nn.functional.dropout", "torchvision.ops.stochastic_depth.stochastic_depth")
     methods = ("contiguous", "clone")
 
@@ -398,8 +426,9 @@ class _Pool(Rule):
         in_parts = dict(ins[0].parts())
         for part, shape in out.parts() if out else [("", node.out_shape)]:
             rows.append(
-                cost_row(node, part, in_parts.get(part), shape, paper_flops=numel(shape) * kh * kw,
-                         note=f"{kh}x{kw} pool")
+                cost_row(
+                    node, part, in_parts.get(part), shape, paper_flops=numel(shape) * kh * kw, note=f"{kh}x{kw} pool"
+                )
             )
         return rows
 
@@ -434,8 +463,9 @@ class AdaptiveAvgPool(Rule):
         out_parts = dict(out.parts()) if out else {"": node.out_shape}
         for part, shape in ins[0].parts():
             e = numel(shape)
-            rows.append(cost_row(node, part, shape, out_parts.get(part), paper_flops=e,
-                                 fvcore_flops=e * self.fvcore_per_in))
+            rows.append(
+                cost_row(node, part, shape, out_parts.get(part), paper_flops=e, fvcore_flops=e * self.fvcore_per_in)
+            )
         return rows
 
 
@@ -537,12 +567,20 @@ def merge_row(node: OpNode, split: TensorSplit, source: str) -> dict:
     parts = dict(split.parts())
     low = parts["low"]
     if split.is_vector:
-        return cost_row(node, "merge", low, split.shape, act_elems=numel(split.shape),
-                        note=f"merge {source} (concatenate)")
+        return cost_row(
+            node, "merge", low, split.shape, act_elems=numel(split.shape), note=f"merge {source} (concatenate)"
+        )
     n, c, h, w = low
     up = n * c * 4 * h * w
-    return cost_row(node, "merge", low, split.shape, fvcore_flops=up, act_elems=up + numel(split.shape),
-                    note=f"merge {source} (upsample low 2x + concatenate)")
+    return cost_row(
+        node,
+        "merge",
+        low,
+        split.shape,
+        fvcore_flops=up,
+        act_elems=up + numel(split.shape),
+        note=f"merge {source} (upsample low 2x + concatenate)",
+    )
 
 
 NodeFilter = Callable[[OpNode], bool]

@@ -22,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from octprof.core.errors import OctprofError
+
 __all__ = ["ZooEntry", "create_model", "get_entry", "list_models", "register"]
 
 
@@ -78,7 +80,7 @@ def get_entry(name: str) -> ZooEntry:
     except KeyError:
         close = difflib.get_close_matches(name, list(_REGISTRY), n=4, cutoff=0.5)
         hint = f" Did you mean: {', '.join(close)}?" if close else ""
-        raise ValueError(f"arch: unknown architecture {name!r}; allowed: {', '.join(_REGISTRY)}.{hint}") from None
+        raise OctprofError(f"arch: unknown architecture {name!r}; allowed: {', '.join(_REGISTRY)}.{hint}") from None
 
 
 def create_model(name: str) -> Any:

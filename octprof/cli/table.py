@@ -1,0 +1,149 @@
+"""``octprof table``: whole networks priced per α (the Table-1 view of a network), or one network per layer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from octprof.cli.options import ALPHA_GRID, emit, format_option, handle_errors, output_option
+from octprof.core.errors import bad
+
+NOTES = (
+    "macs = conv + linear multiply-accumulates; flops = 2 x macs; paper_flops = the paper's convention "
+    "(multiply-adds + biases + pooling + global pooling + ReLUs); fvcore_flops = fvcore's convention "
+    "(multiply-adds + BatchNorm 2/element + nearest upsampling 1/output + adaptive pooling 1/input)",
+    "act_elems = elements of every tensor produced (octave intermediates included); fmap_elems = elements of "
+    "each op's output (the feature-map memory of Table 1); *_rel = relative to alpha 0 of the same network",
+)
+
+
+def parse_input_size(text: str | None) -> Any:
+    if text is None:
+        return None
+    parts = text.lower().replace("×", "x").split("x")
+    try:
+        dims = [int(p) for p in parts]
+    except ValueError:
+        raise bad("--input-size", text, "expected S or HxW (e.g. 224 or 320x320)") from None
+    if len(dims) > 2 or any(d < 1 for d in dims):
+        raise bad("--input-size", text, "expected S or HxW with positive sizes")
+    return dims[0] if len(dims) == 1 else tuple(dims)
+
+
+def progress_bar(jobs: Any, label: str = "pricing") -> Any:
+    import sys
+
+    from tqdm import tqdm
+
+    return tqdm(jobs, desc=label, unit="net", leave=False, disable=None, file=sys.stderr)
+
+
+@click.command("table")
+@click.option(
+    "--arch",
+    "archs",
+    multiple=True,
+    metavar="NAME",
+    help="Zoo name (see 'octprof list'), torchvision:NAME, or 'all' for the whole zoo. Repeatable.",
+)
+@click.option(
+    "--model",
+    "models",
+    multiple=True,
+    metavar="MODULE:FACTORY",
+    help="Any model: an importable module and a factory returning an nn.Module. Repeatable.",
+)
+@click.option("--input-size", default=None, help="S or HxW (default: the architecture's, else 224).")
+@click.option(
+    "--alpha",
+    type=ALPHA_GRID,
+    default="0,0.125,0.25,0.5,0.75",
+    show_default=True,
+    help="α grid: a list 0,0.125,0.5 or a range 0:1:0.125.",
+)
+@click.option("--batch", type=int, default=1, show_default=True)
+@click.option(
+    "--vanilla",
+    "vanilla",
+    multiple=True,
+    metavar="PATTERN",
+    help="Keep the outputs of convs whose module name matches PATTERN vanilla (fnmatch). Repeatable.",
+)
+@click.option(
+    "--stride-rule",
+    type=click.Choice(["pool", "conv"]),
+    default=None,
+    help="Stride 2 by average pooling (the paper) or strided convs (default: the preset's).",
+)
+@click.option("--per-layer", is_flag=True, help="One row per layer (of one network at one α).")
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Build the real octave network and count it with fvcore and "
+    "FlopCounterMode; adds their counts and an agreement column.",
+)
+@format_option
+@output_option
+@handle_errors
+def table(
+    archs: tuple[str, ...],
+    models: tuple[str, ...],
+    input_size: str | None,
+    alpha: list[float],
+    batch: int,
+    vanilla: tuple[str, ...],
+    stride_rule: str | None,
+    per_layer: bool,
+    check: bool,
+    fmt: str | None,
+    output: str | None,
+) -> None:
+    """Price whole networks for an α grid: totals in every convention and relative to α = 0."""
+    from octprof.report import network_table
+
+    if batch < 1:
+        raise bad("--batch", batch, "expected an integer >= 1")
+    names: list[str] = []
+    for a in archs:
+        if a == "all":
+            from octprof.zoo import list_models
+
+            names += list_models()
+        else:
+            names.append(a)
+    names += list(models)
+    if not names:
+        raise bad("--arch", None, "give at least one --arch NAME or --model MODULE:FACTORY", "see 'octprof list'")
+    size = parse_input_size(input_size)
+    if per_layer:
+        from octprof.analysis import Network
+
+        if len(names) != 1 or len(alpha) != 1:
+            raise bad("--per-layer", f"{len(names)} networks x {len(alpha)} alphas", "expected one network, one α")
+        an = Network(names[0], size, batch, vanilla=vanilla, stride_rule=stride_rule).analyze(alpha[0])
+        df = an.by_layer()
+        notes = list(NOTES)
+        for m in an.merges():
+            notes.append(f"merge: {m['merged_input']} is merged back to one map before {m['op']} ({m['target']})")
+        emit(df.to_dict("records"), fmt, output, notes=notes)
+        return
+    df = network_table(
+        names, alpha, size, batch, vanilla, stride_rule, check=check, progress=lambda jobs: progress_bar(jobs)
+    )
+    notes = list(NOTES)
+    if check:
+        from octprof.crosscheck import CONVENTIONS
+
+        notes += [
+            "fvcore: fvcore's total on the octave network (compare with fvcore_flops); flop_counter: "
+            "FlopCounterMode's (compare with flops)",
+            *CONVENTIONS,
+        ]
+    emit(df.to_dict("records"), fmt, output, notes=notes)
+    if check and not df["agree"].all():
+        bad_rows = df[~df["agree"]]
+        raise click.ClickException(
+            "cross-check: the closed form and the counters disagree for "
+            + ", ".join(f"{r.arch} alpha={r.alpha:g}" for r in bad_rows.itertuples())
+        )

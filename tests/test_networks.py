@@ -1,0 +1,174 @@
+"""Whole networks: plan, octify, cross-check exactly, α = 0 equals the original."""
+
+import pytest
+import torch
+
+from octprof.analysis import Network
+from octprof.core.errors import OctprofError
+from tests import nets
+
+HANDWRITTEN = [
+    ("cifar_resnet", nets.cifar_resnet, 32),
+    ("senet", nets.senet, 32),
+    ("unet", nets.unet, 32),
+    ("with_unknown_op", nets.with_unknown_op, 16),
+]
+TORCHVISION = [
+    ("resnet50", 64),
+    ("resnext50_32x4d", 64),
+    ("densenet121", 64),
+    ("mobilenet_v2", 64),
+    ("mobilenet_v3_small", 64),
+    ("efficientnet_b0", 64),
+    ("regnet_x_400mf", 64),
+    ("shufflenet_v2_x0_5", 64),
+]
+
+
+def _check(net: Network, alpha: float) -> None:
+    an = net.analyze(alpha)
+    cc = an.crosscheck()
+    # exact, no tolerance: FlopCounterMode / 2 == macs, fvcore == fvcore_flops, parameters ==
+    assert cc["flop_counter_flops"] == 2 * cc["macs"], cc
+    assert cc["fvcore"] == cc["fvcore_flops"], cc
+    assert cc["module_params"] == cc["params"], cc
+    if alpha > 0:
+        assert an.plan.octave_layers(), "nothing was converted"
+
+
+def _alpha0_equal(net: Network, size: int) -> None:
+    model = net.source.create()
+    torch.manual_seed(0)
+    for m in model.modules():  # non-trivial BN statistics
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 1.5)
+    net2 = Network(model, size, meta=False)
+    oct0 = net2.analyze(0.0).octify()
+    x = torch.randn(2, *net2.captured.input_shape[1:])
+    with torch.no_grad():
+        assert torch.equal(oct0(x), model(x))
+
+
+@pytest.mark.parametrize("name, factory, size", HANDWRITTEN, ids=[h[0] for h in HANDWRITTEN])
+@pytest.mark.parametrize("alpha", [0.0, 0.25, 0.5, 0.75])
+def test_handwritten_crosscheck_exact(name, factory, size, alpha):
+    _check(Network(factory(), size, meta=False), alpha)
+
+
+@pytest.mark.parametrize("name, factory, size", HANDWRITTEN, ids=[h[0] for h in HANDWRITTEN])
+def test_handwritten_alpha0_equals_original(name, factory, size):
+    _alpha0_equal(Network(factory(), size, meta=False), size)
+
+
+@pytest.mark.parametrize("name, size", TORCHVISION, ids=[t[0] for t in TORCHVISION])
+@pytest.mark.parametrize("alpha", [0.0, 0.5])
+def test_torchvision_crosscheck_exact(name, size, alpha):
+    _check(Network(f"torchvision:{name}", size, meta=False), alpha)
+
+
+@pytest.mark.parametrize("name, size", TORCHVISION[:5], ids=[t[0] for t in TORCHVISION[:5]])
+def test_torchvision_alpha0_equals_original(name, size):
+    _alpha0_equal(Network(f"torchvision:{name}", size, meta=False), size)
+
+
+def test_octave_outputs_run_and_keep_shape():
+    net = Network(nets.unet(), 32, meta=False)
+    oct_ = net.analyze(0.5).octify()
+    y = oct_(torch.randn(1, 3, 32, 32))
+    assert y.shape == (1, 2, 32, 32)
+
+
+def test_unet_splits_the_skip_concatenation():
+    an = Network(nets.unet(), 32).analyze(0.5)
+    cats = [n for n in an.plan.graph if n.kind == "cat"]
+    assert cats and all(an.plan.splits[c.name].split for c in cats)
+    # a concatenation sums its inputs' parts
+    for c in cats:
+        lows = sum(an.plan.splits[i].low for i in c.inputs)
+        assert an.plan.splits[c.name].low == lows
+
+
+def test_merge_path_is_listed_and_priced():
+    an = Network(nets.with_unknown_op(), 16).analyze(0.5)
+    merges = an.merges()
+    assert merges and merges[0]["op"] == "shuffle"
+    rows = [r for r in an.rows if r["path"] == "merge"]
+    assert rows and all(r["fvcore_flops"] > 0 for r in rows)  # the low part's upsampling is priced
+    assert {u["op"] for u in an.unpriced()} >= {"shuffle"}
+    assert any("roll" in u["target"] for u in an.unpriced())
+
+
+def test_se_hidden_layer_is_high_only_and_gate_is_split():
+    an = Network(nets.senet(), 32).analyze(0.5)
+    fc1 = next(n for n in an.plan.graph if n.module == "se2.fc1")
+    fc2 = next(n for n in an.plan.graph if n.module == "se2.fc2")
+    assert not an.plan.splits[fc1.name].split
+    assert an.plan.splits[fc2.name].split and an.plan.splits[fc2.name].is_vector
+    assert an.plan.convs[fc2.name].mode == "vector"
+
+
+def test_last_octave_conv_before_the_head_goes_vanilla():
+    an = Network(nets.cifar_resnet(), 32).analyze(0.5)
+    last = [n for n in an.plan.graph if n.kind == "conv2d"][-1]
+    assert not an.plan.splits[last.name].split
+    assert "feeds" in an.plan.why_vanilla(last.name)
+
+
+def test_stem_conv_stays_vanilla_and_vanilla_patterns_apply():
+    net = Network(nets.cifar_resnet(), 32, vanilla=("layer3.*",))
+    an = net.analyze(0.5)
+    g = an.plan.graph
+    stem = next(n for n in g if n.module == "conv1")
+    assert not an.plan.splits[stem.name].split
+    for n in g:
+        if n.kind == "conv2d" and n.module.startswith("layer3"):
+            assert not an.plan.splits[n.name].split
+    assert any(an.plan.splits[n.name].split for n in g if n.kind == "conv2d" and n.module.startswith("layer2"))
+
+
+def test_stride_rule_conv_prices_strided_convs():
+    pool = Network(nets.cifar_resnet(), 32).analyze(0.5)
+    conv = Network(nets.cifar_resnet(), 32, stride_rule="conv").analyze(0.5)
+    assert any(r["path"] == "pool" for r in pool.rows)
+    assert not any(r["path"] == "pool" for r in conv.rows)
+    assert conv.crosscheck()["agree"]
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"arch": "resnet5"}, "unknown architecture 'resnet5'"),
+        ({"arch": "torchvision:resnet5"}, "no such torchvision classification model"),
+        ({"arch": "no_such_module_xyz:f"}, "cannot import module 'no_such_module_xyz'"),
+        ({"arch": "tests.nets:nothing"}, "has no callable 'nothing'"),
+        ({"arch": "tests.nets:cifar_resnet", "input_size": 0}, "every dimension must be a positive integer"),
+        ({"arch": "densenet121", "input_size": 8}, "the network fails on it"),
+        ({"arch": "resnet50", "vanilla": ("block9.*",)}, "--vanilla: got 'block9.*'; the pattern matches no"),
+    ],
+)
+def test_bad_input_is_a_clear_error(kwargs, message):
+    arch = kwargs.pop("arch")
+    with pytest.raises(OctprofError) as e:
+        Network(arch, **kwargs).analyze(0.5)
+    assert message in str(e.value)
+
+
+def test_unknown_arch_lists_close_names():
+    with pytest.raises(OctprofError, match="Did you mean: resnet50"):
+        Network("resnet5")
+
+
+def test_untraceable_model_says_what_broke():
+    class Dynamic(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = torch.nn.Conv2d(3, 8, 3)
+
+        def forward(self, x):
+            if x.sum() > 0:
+                return self.conv(x)
+            return x
+
+    with pytest.raises(OctprofError, match=r"torch.fx could not trace Dynamic.*Hint: .*leaf"):
+        Network(Dynamic(), 16)
