@@ -20,7 +20,7 @@ Ops with no rule merge their split inputs back to one map (and are listed).
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from octprof.core.errors import OctprofError, bad
@@ -116,6 +116,55 @@ def _matches(name: str | None, patterns: Sequence[str]) -> str | None:
 
 def _map_inputs(graph: OpGraph, node: OpNode) -> list[str]:
     return [i for i, s in zip(node.inputs, node.in_shapes) if len(s) == 4 and graph[i].is_map]
+
+
+class _Lows:
+    """Low channels of every class: from α for conv-produced classes, summed over a concatenation's inputs,
+    kept through global pooling; two concatenations that disagree make their class vanilla."""
+
+    def __init__(
+        self,
+        graph: OpGraph,
+        uf: _UF,
+        members: dict[str, list[str]],
+        forced: dict[str, str],
+        cat_of: dict[str, list[str]],
+        gpool_of: dict[str, list[str]],
+        alpha_of: dict[str, float],
+        force: Callable[[str, str], bool],
+    ) -> None:
+        self.graph, self.uf, self.members, self.forced = graph, uf, members, forced
+        self.cat_of, self.gpool_of, self.alpha_of, self.force = cat_of, gpool_of, alpha_of, force
+        self.low_of: dict[str, int] = {}
+        self.visiting: set[str] = set()
+        self.conflicted = False
+
+    def all(self) -> dict[str, int]:
+        for root in self.members:
+            self.get(root)
+        return self.low_of
+
+    def get(self, root: str) -> int:
+        if root in self.low_of:
+            return self.low_of[root]
+        if root in self.forced or root in self.visiting:
+            return 0
+        self.visiting.add(root)
+        graph, uf = self.graph, self.uf
+        c = graph[self.members[root][0]].out_shape[1]  # type: ignore[index]
+        if root in self.cat_of:
+            sums = {sum(self.get(uf.find(i)) for i in _map_inputs(graph, graph[cat])) for cat in self.cat_of[root]}
+            low = sums.pop() if len(sums) == 1 else -1
+        elif root in self.gpool_of:
+            low = self.get(uf.find(graph[self.gpool_of[root][0]].inputs[0]))
+        else:
+            low = int(self.alpha_of.get(root, 0.0) * c)
+        self.visiting.discard(root)
+        if low < 0:
+            self.conflicted |= self.force(root, "two concatenations give it different splits")
+            low = 0
+        self.low_of[root] = low
+        return low
 
 
 def check_patterns(graph: OpGraph, options: PlanOptions) -> None:
@@ -238,37 +287,9 @@ def plan(graph: OpGraph, options: PlanOptions) -> Plan:
         changed = True
         while changed:
             changed = False
-            low_of = {}
-            visiting: set[str] = set()
-            conflicts: list[str] = []
-
-            def get_low(root: str) -> int:
-                if root in low_of:
-                    return low_of[root]
-                if root in forced or root in visiting:
-                    return 0
-                visiting.add(root)
-                c = graph[members[root][0]].out_shape[1]  # type: ignore[index]
-                if root in cat_of:
-                    lows = set()
-                    for cat_name in cat_of[root]:
-                        lows.add(sum(get_low(uf.find(i)) for i in _map_inputs(graph, graph[cat_name])))
-                    low = lows.pop() if len(lows) == 1 else -1
-                elif root in gpool_of:
-                    low = get_low(uf.find(graph[gpool_of[root][0]].inputs[0]))
-                else:
-                    low = int(alpha_of.get(root, 0.0) * c)
-                visiting.discard(root)
-                if low < 0:
-                    if force(root, "two concatenations give it different splits"):
-                        conflicts.append(root)
-                    low = 0
-                low_of[root] = low
-                return low
-
-            for root in members:
-                get_low(root)
-            changed |= bool(conflicts)
+            lows = _Lows(graph, uf, members, forced, cat_of, gpool_of, alpha_of, force)
+            low_of = lows.all()
+            changed |= lows.conflicted
             # vanilla results force their sources
             for root, names in cat_of.items():
                 if root in forced or low_of.get(root, 0) == 0:

@@ -335,23 +335,28 @@ class Activation(Rule):
             "PReLU",
         )
     )
-    functions = tuple(
-        f"torch.nn.functional.{f}"
-        for f in (
-            "relu",
-            "relu_",
-            "relu6",
-            "silu",
-            "hardswish",
-            "hardsigmoid",
-            "sigmoid",
-            "tanh",
-            "gelu",
-            "leaky_relu",
-            "elu",
-            "mish",
-        )
-    ) + ("torch.relu", "torch.relu_", "torch.sigmoid", "torch.tanh", "torch._C._nn.gelu")
+    _functional = (
+        "relu",
+        "relu_",
+        "relu6",
+        "silu",
+        "hardswish",
+        "hardsigmoid",
+        "sigmoid",
+        "tanh",
+        "gelu",
+        "leaky_relu",
+        "elu",
+        "mish",
+    )
+    functions = (
+        *(f"torch.nn.functional.{f}" for f in _functional),
+        "torch.relu",
+        "torch.relu_",
+        "torch.sigmoid",
+        "torch.tanh",
+        "torch._C._nn.gelu",
+    )
     methods = ("relu", "relu_", "sigmoid", "sigmoid_", "tanh", "tanh_")
     paper_per_out = 1  # the paper counts one per ReLU output; octprof counts every activation the same way
 
