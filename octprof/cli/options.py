@@ -87,5 +87,12 @@ def handle_errors(f: Callable[..., Any]) -> Callable[..., Any]:
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)
+        except Exception as e:  # an octprof bug: still one line, the traceback on request
+            if os.environ.get("OCTPROF_DEBUG"):
+                raise
+            raise click.ClickException(
+                f"internal error: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''} "
+                "(set OCTPROF_DEBUG=1 for the traceback; please report it)"
+            ) from None
 
     return wrapper

@@ -39,6 +39,16 @@ def progress_bar(jobs: Any, label: str = "pricing") -> Any:
     return tqdm(jobs, desc=label, unit="net", leave=False, disable=None, file=sys.stderr)
 
 
+def _columns(text: str | None, df: Any) -> list[str] | None:
+    if not text:
+        return None
+    cols = [c.strip() for c in text.split(",") if c.strip()]
+    unknown = [c for c in cols if c not in df.columns]
+    if unknown:
+        raise bad("--columns", ",".join(unknown), f"expected some of {', '.join(df.columns)}")
+    return cols
+
+
 @click.command("table")
 @click.option(
     "--arch",
@@ -76,6 +86,12 @@ def progress_bar(jobs: Any, label: str = "pricing") -> Any:
     default=None,
     help="Stride 2 by average pooling (the paper) or strided convs (default: the preset's).",
 )
+@click.option(
+    "--columns",
+    default=None,
+    metavar="A,B,...",
+    help="Only these columns (e.g. arch,alpha,paper_flops,macs_rel,fmap_elems_rel).",
+)
 @click.option("--per-layer", is_flag=True, help="One row per layer (of one network at one α).")
 @click.option(
     "--check",
@@ -94,6 +110,7 @@ def table(
     batch: int,
     vanilla: tuple[str, ...],
     stride_rule: str | None,
+    columns: str | None,
     per_layer: bool,
     check: bool,
     fmt: str | None,
@@ -126,7 +143,7 @@ def table(
         notes = list(NOTES)
         for m in an.merges():
             notes.append(f"merge: {m['merged_input']} is merged back to one map before {m['op']} ({m['target']})")
-        emit(df.to_dict("records"), fmt, output, notes=notes)
+        emit(df.to_dict("records"), fmt, output, _columns(columns, df), notes=notes)
         return
     df = network_table(
         names, alpha, size, batch, vanilla, stride_rule, check=check, progress=lambda jobs: progress_bar(jobs)
@@ -140,7 +157,7 @@ def table(
             "FlopCounterMode's (compare with flops)",
             *CONVENTIONS,
         ]
-    emit(df.to_dict("records"), fmt, output, notes=notes)
+    emit(df.to_dict("records"), fmt, output, _columns(columns, df), notes=notes)
     if check and not df["agree"].all():
         bad_rows = df[~df["agree"]]
         raise click.ClickException(
