@@ -172,3 +172,30 @@ def test_untraceable_model_says_what_broke():
 
     with pytest.raises(OctprofError, match=r"torch.fx could not trace Dynamic.*Hint: .*leaf"):
         Network(Dynamic(), 16)
+
+
+class _Tiny(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = torch.nn.Conv2d(3, 8, 3, padding=1, bias=False)
+        self.conv2 = torch.nn.Conv2d(8, 8, 3, padding=1, bias=False)
+        self.conv3 = torch.nn.Conv2d(8, 8, 3, padding=1, bias=False)
+        self.conv4 = torch.nn.Conv2d(8, 4, 1, bias=False)
+
+    def forward(self, x):
+        return self.conv4(self.conv3(self.conv2(self.conv1(x))))
+
+
+def test_hand_worked_network_counts():
+    an = Network(_Tiny(), 8).analyze(0.5)
+    by = {(r["layer"], r["path"]): r["macs"] for r in an.rows if r["op"] == "conv2d"}
+    assert by[("conv1", "conv")] == 8 * 3 * 9 * 64  # stem stays vanilla: 13,824
+    assert by[("conv2", "h2h")] == 4 * 8 * 9 * 64  # vanilla 8 ch -> 4 high @8x8: 18,432
+    assert by[("conv2", "h2l")] == 4 * 8 * 9 * 16  # pooled input -> 4 low @4x4: 4,608
+    assert [by[("conv3", p)] for p in ("h2h", "h2l", "l2h", "l2l")] == [9216, 2304, 2304, 2304]
+    assert by[("conv4", "h2h")] == 4 * 4 * 64 and by[("conv4", "l2h")] == 4 * 4 * 16  # the output is vanilla
+    t = an.total()
+    assert t["macs"] == 13_824 + 23_040 + 16_128 + 1_280 == 54_272
+    # fvcore adds the nearest upsampling of conv3's and conv4's l2h outputs: 4 channels x 64 pixels each
+    assert t["fvcore_flops"] == 54_272 + 256 + 256
+    assert an.crosscheck()["agree"]
