@@ -19,6 +19,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("octprof.cli.table1", "table1"),
     ("octprof.cli.layer", "layer"),
     ("octprof.cli.gate", "gate"),
+    ("octprof.cli.plot", "plot"),
     ("octprof.cli.table", "table"),
     ("octprof.cli.list", "list"),
     ("octprof.cli.paper", "paper"),
