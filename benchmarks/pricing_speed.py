@@ -35,8 +35,13 @@ def machine() -> dict:
                     break
     except OSError:
         pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "torch": torch.__version__,
-            "platform": platform.platform()}
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "platform": platform.platform(),
+    }
 
 
 def main() -> None:
@@ -70,11 +75,19 @@ def main() -> None:
             fvcore_count(oct_net, (x,))
             fv_t.append(time.perf_counter() - t)
         p, f = statistics.median(price_t), statistics.median(fv_t)
-        ratios[f"{name}@{alpha}"] = {"closed_form_ms": round(1e3 * p, 2), "fvcore_ms": round(1e3 * f, 1),
-                                     "ratio": round(f / p, 1)}
+        ratios[f"{name}@{alpha}"] = {
+            "closed_form_ms": round(1e3 * p, 2),
+            "fvcore_ms": round(1e3 * f, 1),
+            "ratio": round(f / p, 1),
+        }
         print(f"{name} alpha={alpha}: closed form {1e3 * p:.1f} ms, fvcore {1e3 * f:.0f} ms -> {f / p:.0f}x")
-    out = {"zoo_networks": n, "zoo_seconds": round(zoo_s, 2), "pricing_vs_fvcore": ratios, "machine": machine(),
-           "command": "python benchmarks/pricing_speed.py"}
+    out = {
+        "zoo_networks": n,
+        "zoo_seconds": round(zoo_s, 2),
+        "pricing_vs_fvcore": ratios,
+        "machine": machine(),
+        "command": "python benchmarks/pricing_speed.py",
+    }
     path = os.path.join(HERE, "results", "pricing_speed.json")
     write_atomic(path, json.dumps(out, indent=2) + "\n")
     print(f"wrote {path}", file=sys.stderr)
