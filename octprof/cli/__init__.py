@@ -23,6 +23,8 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("octprof.cli.table", "table"),
     ("octprof.cli.list", "list"),
     ("octprof.cli.paper", "paper"),
+    ("octprof.cli.bench", "bench"),
+    ("octprof.cli.calibrate", "calibrate"),
 )
 
 

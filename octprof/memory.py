@@ -1,0 +1,725 @@
+"""Activation memory of octave networks in closed form, per tensor, per layer and per network, with checks.
+
+The model walks the planned network (:class:`octprof.core.plan.Plan`) in execution order and lists every tensor
+it produces, octave intermediates included (an octave layer runs as the reference
+:class:`~octprof.nn.OctConv2d`: pooled high map, each path's output, the upsampled L→H output, the two sums).
+From that list it answers three questions:
+
+- **produced**: the bytes of every tensor produced (``act_bytes``; views share their base and add nothing);
+- **inference peak**: the most bytes live at once during a forward pass.  A tensor is live from the op that
+  produces it until its last user has run (as ``torch.fx`` frees values after their last use); the network input
+  belongs to the caller and is left out; the network output stays live to the end.  The peak is taken while an
+  op runs: its inputs and its new outputs are live together;
+- **saved for backward** (training): the bytes of the distinct tensors that autograd keeps for the backward
+  pass, by PyTorch's derivative formulas: a convolution or linear layer keeps its input, batch norm its input and
+  two per-channel statistics, ReLU / sigmoid / tanh / ELU their output, other activations, average pooling and
+  products their inputs (ReLU6, a hardtanh, its input), max pooling its input and int64 indices; additions,
+  concatenation, nearest upsampling, global average pooling (a mean) and views keep nothing.  Parameters,
+  buffers and the network input (the caller's) are not counted.
+
+Checks against independent observations (see the tests and ``benchmarks/memory.py``):
+
+- :func:`observed_tensors`: output shapes seen by forward hooks on every module of the real network;
+- :func:`fvcore_activations`: fvcore's ``ActivationCountAnalysis`` counts the output elements of convolutions and
+  matrix products (``aten::_convolution``, ``aten::linear``, ``aten::addmm``, …) and nothing else; the closed
+  form in that convention is the sum of conv-path and linear outputs, and the two agree exactly;
+- :func:`observed_saved_bytes`: the distinct storages handed to ``torch.autograd.graph.saved_tensors_hooks``;
+- :func:`measured_peak_bytes`: CUDA ``max_memory_allocated``, or on CPU the profiler's allocation events
+  (``profile_memory=True``).  Measured peaks also hold kernel workspaces (im2col buffers, layout reorders), so
+  they are at least the model's peak.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import warnings
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from octprof.core.gains import memory_ratio
+from octprof.core.graph import Shape
+from octprof.core.layer import layer_cost
+from octprof.core.plan import Plan
+
+__all__ = [
+    "MemoryModel",
+    "TensorRecord",
+    "fvcore_activations",
+    "measured_peak_bytes",
+    "memory_model",
+    "memory_table",
+    "observed_saved_bytes",
+    "observed_tensors",
+]
+
+# Activations that keep their output for the backward pass (the rest keep their input; ReLU6 is a hardtanh, which
+# keeps its input).
+_SAVE_OUTPUT = ("relu", "sigmoid", "tanh", "elu")
+_VIEW_METHODS = ("flatten", "view", "reshape", "squeeze", "unsqueeze", "permute", "transpose", "contiguous")
+
+
+@dataclass(frozen=True)
+class TensorRecord:
+    """One tensor of the forward pass.
+
+    ``node``: the op (fx node) that produces it; ``module``: the module whose call returns it (``conv.h2h`` for
+    an octave path, empty for functions); ``part``: ``high``/``low`` for a split map, ``""`` for a vanilla one,
+    or the octave intermediate (``pool``, ``h2h``, …, ``upsample``, ``add``, ``merge``); ``role``: ``input``,
+    ``output`` (what the op hands on) or ``intermediate``; ``alias``: a view or in-place result sharing the
+    storage of another tensor (it adds no bytes).  :attr:`MemoryModel.module_outputs` says which tensors each
+    module call returns."""
+
+    id: int
+    node: str
+    layer: str
+    op: str
+    module: str
+    part: str
+    role: str
+    shape: Shape
+    dtype_bytes: int
+    alias: bool = False
+
+    @property
+    def elems(self) -> int:
+        return math.prod(self.shape)
+
+    @property
+    def bytes(self) -> int:
+        return 0 if self.alias else self.elems * self.dtype_bytes
+
+
+@dataclass
+class _Op:
+    node: str
+    produces: list[int]
+    consumes: list[int]
+    saves: list[int] = field(default_factory=list)
+    saved_extra: int = 0
+
+
+@dataclass
+class MemoryModel:
+    """The closed-form activation memory of one planned network (see the module docstring)."""
+
+    plan: Plan
+    tensors: list[TensorRecord]
+    ops: list[_Op]
+    base: dict[int, int]
+    outputs: set[int]
+    module_outputs: dict[str, list[int]] = field(default_factory=dict)
+
+    # -- produced ----------------------------------------------------------------------------------------------
+    @property
+    def act_bytes(self) -> int:
+        """Bytes of every tensor the forward pass allocates (views and in-place results add none)."""
+        return sum(t.bytes for t in self.tensors if t.role != "input")
+
+    @property
+    def input_bytes(self) -> int:
+        return sum(t.bytes for t in self.tensors if t.role == "input")
+
+    @property
+    def output_bytes(self) -> int:
+        return sum(self.tensors[b].bytes for b in {self.base[t] for t in self.outputs})
+
+    # -- liveness ----------------------------------------------------------------------------------------------
+    def _simulate(self) -> tuple[list[int], int]:
+        last: dict[int, int] = {}
+        for i, op in enumerate(self.ops):
+            for t in op.consumes:
+                last[self.base[t]] = i
+        keep = {self.base[t] for t in self.outputs}
+        inputs = {t.id for t in self.tensors if t.role == "input"}
+        live: dict[int, int] = {}
+        during: list[int] = []
+        for i, op in enumerate(self.ops):
+            for t in op.produces:
+                b = self.base[t]
+                if b == t and b not in inputs:
+                    live[b] = self.tensors[b].bytes
+            during.append(sum(live.values()))
+            for b in {self.base[t] for t in op.consumes} | {self.base[t] for t in op.produces}:
+                if b in live and b not in keep and last.get(b, -1) <= i:
+                    del live[b]
+        return during, max(during, default=0)
+
+    @property
+    def peak_bytes(self) -> int:
+        """The most activation bytes live at once during inference (network input excluded)."""
+        return self._simulate()[1]
+
+    @property
+    def peak_node(self) -> str:
+        during, peak = self._simulate()
+        for i, v in enumerate(during):
+            if v == peak:
+                return self.ops[i].node
+        return ""
+
+    # -- training ----------------------------------------------------------------------------------------------
+    def _saved(self) -> tuple[dict[str, int], int]:
+        seen: set[int] = set()
+        by_node: dict[str, int] = {}
+        for op in self.ops:
+            extra = op.saved_extra
+            for t in op.saves:
+                b = self.base[t]
+                if b not in seen and self.tensors[b].role != "input":
+                    seen.add(b)
+                    extra += self.tensors[b].bytes
+            by_node[op.node] = by_node.get(op.node, 0) + extra
+        return by_node, sum(by_node.values())
+
+    @property
+    def saved_bytes(self) -> int:
+        """Bytes of the distinct tensors autograd keeps for the backward pass (training)."""
+        return self._saved()[1]
+
+    # -- reports -----------------------------------------------------------------------------------------------
+    def fmap_elems(self) -> int:
+        return sum(r["fmap_elems"] for r in _rows(self.plan))
+
+    def summary(self) -> dict[str, Any]:
+        """Network totals: produced, peak, saved, input and output bytes."""
+        return {
+            "act_bytes": self.act_bytes,
+            "peak_bytes": self.peak_bytes,
+            "peak_at": self.peak_node,
+            "saved_bytes": self.saved_bytes,
+            "input_bytes": self.input_bytes,
+            "output_bytes": self.output_bytes,
+        }
+
+    def by_layer(self) -> Any:
+        """One row per op: bytes produced, the live bytes while it runs (the peak of its steps) and the bytes
+        it is first to save for backward."""
+        import pandas as pd
+
+        during, _ = self._simulate()
+        saved, _ = self._saved()
+        rows: dict[str, dict[str, Any]] = {}
+        for i, op in enumerate(self.ops):
+            first = self.tensors[op.produces[0]] if op.produces else None
+            row = rows.setdefault(
+                op.node,
+                {
+                    "node": op.node,
+                    "layer": first.layer if first else op.node,
+                    "op": first.op if first else "",
+                    "act_bytes": 0,
+                    "live_bytes": 0,
+                    "saved_bytes": saved.get(op.node, 0),
+                },
+            )
+            row["act_bytes"] += sum(self.tensors[t].bytes for t in op.produces if self.tensors[t].role != "input")
+            row["live_bytes"] = max(row["live_bytes"], during[i])
+        return pd.DataFrame(list(rows.values()))
+
+    def records(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "node": t.node,
+                "layer": t.layer,
+                "op": t.op,
+                "module": t.module,
+                "part": t.part,
+                "role": t.role,
+                "shape": "×".join(map(str, t.shape)),
+                "elems": t.elems,
+                "bytes": t.bytes,
+                "alias": t.alias,
+            }
+            for t in self.tensors
+        ]
+
+
+def _rows(plan: Plan) -> list[dict[str, Any]]:
+    from octprof.core.netcost import price
+
+    return price(plan)
+
+
+# -- building the model --------------------------------------------------------------------------------------------
+
+
+class _Builder:
+    def __init__(self, plan: Plan, inplace: set[str]) -> None:
+        self.plan = plan
+        self.graph = plan.graph
+        self.db = plan.graph.dtype_bytes
+        self.stat_bytes = 8 if self.db == 8 else 4
+        self.inplace = inplace
+        self.tensors: list[TensorRecord] = []
+        self.base: dict[int, int] = {}
+        self.ops: list[_Op] = []
+        self.parts: dict[str, dict[str, int]] = {}
+        self.outputs: set[int] = set()
+        self.module_outputs: dict[str, list[int]] = {}
+
+    def new(
+        self,
+        node: Any,
+        part: str,
+        role: str,
+        shape: Shape,
+        module: str = "",
+        alias_of: int | None = None,
+        op: str | None = None,
+    ) -> int:
+        tid = len(self.tensors)
+        self.tensors.append(
+            TensorRecord(
+                tid,
+                node.name,
+                node.label,
+                op or node.kind,
+                module,
+                part,
+                role,
+                tuple(shape),
+                self.db,
+                alias_of is not None,
+            )
+        )
+        self.base[tid] = tid if alias_of is None else self.base[alias_of]
+        return tid
+
+    def in_parts(self, name: str) -> dict[str, int]:
+        return self.parts.get(name, {})
+
+    def for_part(self, name: str, part: str, cat: bool = False) -> list[int]:
+        ps = self.in_parts(name)
+        if part in ps:
+            return [ps[part]]
+        if "" in ps and (not cat or part == "high"):
+            return [ps[""]]
+        if cat:
+            return []
+        return list(ps.values())
+
+    def out_parts(self, node: Any) -> list[tuple[str, Shape]]:
+        if node.is_map and node.name in self.plan.splits:
+            return self.plan.splits[node.name].parts()
+        return [("", node.out_shape)] if node.out_shape is not None else []
+
+    # -- per kind -----------------------------------------------------------------------------------------------
+    def build(self) -> MemoryModel:
+        for node in self.graph:
+            kind = node.kind
+            if kind == "input":
+                if node.out_shape is not None:
+                    self.parts[node.name] = {"": self.new(node, "", "input", node.out_shape)}
+                continue
+            if kind in ("constant", "meta"):
+                continue
+            if kind == "output":
+                for i in node.inputs:
+                    self.outputs.update(self.in_parts(i).values())
+                continue
+            if kind == "conv2d" and node.name in self.plan.convs:
+                cp = self.plan.convs[node.name]
+                if cp.mode == "octave":
+                    self.octave(node, cp.spec)
+                    continue
+                if cp.mode == "vector":
+                    self.vector_conv(node)
+                    continue
+            self.generic(node)
+        return MemoryModel(self.plan, self.tensors, self.ops, self.base, self.outputs, self.module_outputs)
+
+    def _module(self, node: Any) -> str:
+        return node.module if node.op == "call_module" and node.module else ""
+
+    def _is_inplace(self, node: Any) -> bool:
+        return node.name in self.inplace or (
+            node.op != "call_module" and str(node.target).endswith("_") and not str(node.target).endswith("__")
+        )
+
+    def generic(self, node: Any) -> None:
+        kind = node.kind
+        target = str(node.target).lower()
+        merged: dict[str, int] = {}
+        for n_, src in self.plan.merges:
+            if n_ == node.name:
+                merged[src] = self.merge(node, src)
+        outs = self.out_parts(node)
+        if not outs:
+            return
+        view = (
+            (kind == "flatten" and target.rsplit(".", 1)[-1] in _VIEW_METHODS)
+            or (kind == "dropout" and "clone" not in target)
+            or (kind == "flatten" and "flatten" in target)
+        )
+        produced: dict[str, int] = {}
+        for part, shape in outs:
+            consumes: list[int] = []
+            for i in node.inputs:
+                if i in merged:
+                    consumes.append(merged[i])
+                else:
+                    consumes += self.for_part(i, part, cat=kind == "cat")
+            first = consumes[0] if consumes else None
+            alias = first if (first is not None and (view or self._is_inplace(node))) else None
+            tid = self.new(node, part, "output", shape, self._module(node), alias_of=alias)
+            produced[part] = tid
+            op = _Op(node.name, [tid], consumes)
+            self.saves(node, op, consumes, tid, shape)
+            self.ops.append(op)
+        self.parts[node.name] = produced
+        if self._module(node):
+            self.module_outputs[self._module(node)] = list(produced.values())
+
+    def saves(self, node: Any, op: _Op, consumes: list[int], out: int, shape: Shape) -> None:
+        kind = node.kind
+        target = str(node.target).lower().rsplit(".", 1)[-1]
+        if kind in ("add", "cat", "upsample", "flatten", "dropout", "output", "meta"):
+            return
+        if kind == "batch_norm":
+            op.saves += consumes[:1]
+            op.saved_extra += 2 * shape[1] * self.stat_bytes
+        elif kind == "activation":
+            keeps_output = any(target.startswith(a) for a in _SAVE_OUTPUT) and not target.startswith("relu6")
+            op.saves += [out] if keeps_output else consumes[:1]
+        elif kind == "mul":
+            op.saves += consumes
+        elif kind == "max_pool2d":
+            op.saves += consumes[:1]
+            op.saved_extra += 8 * math.prod(shape)
+        elif kind == "adaptive_avg_pool2d":
+            if tuple(shape[2:]) != (1, 1):
+                op.saves += consumes[:1]
+        elif kind == "adaptive_max_pool2d":
+            op.saves += consumes[:1]
+            op.saved_extra += 8 * math.prod(shape)
+        else:  # convolutions, linear layers, average pooling and ops without a rule keep their input
+            op.saves += consumes[:1]
+
+    def merge(self, node: Any, src: str) -> int:
+        """A split map merged back before an op without a rule: upsample the low part, concatenate."""
+        split = self.plan.splits[src]
+        ps = self.in_parts(src)
+        parts = dict(split.parts())
+        consumes = [ps[p] for p in ("high",) if p in ps]
+        low = ps["low"]
+        if not split.is_vector:
+            n, c, h, w = parts["low"]
+            up = self.new(node, "merge", "intermediate", (n, c, 2 * h, 2 * w), op="merge")
+            self.ops.append(_Op(node.name, [up], [low]))
+            low = up
+        tid = self.new(node, "merge", "intermediate", split.shape, op="merge")
+        self.ops.append(_Op(node.name, [tid], [*consumes, low]))
+        return tid
+
+    def vector_conv(self, node: Any) -> None:
+        """A conv on 1×1 maps whose split parts are concatenated before it and split (as views) after it."""
+        src = node.inputs[0]
+        ps = self.in_parts(src)
+        x = ps.get("")
+        if x is None:
+            x = self.new(node, "merge", "intermediate", self.plan.split(src).shape, op="merge")
+            self.ops.append(_Op(node.name, [x], list(ps.values())))
+        out = self.new(node, "", "output", node.out_shape, self._module(node))
+        op = _Op(node.name, [out], [x], saves=[x])
+        self.ops.append(op)
+        if self._module(node):
+            self.module_outputs[self._module(node)] = [out]
+        split = self.plan.splits.get(node.name)
+        if split is not None and split.split:
+            self.parts[node.name] = {p: self.new(node, p, "output", s, alias_of=out) for p, s in split.parts()}
+        else:
+            self.parts[node.name] = {"": out}
+
+    def octave(self, node: Any, spec: Any) -> None:
+        """An octave layer, step by step as the reference ``OctConv2d.forward`` runs it."""
+        cost = layer_cost(spec)
+        mod = self._module(node)
+        ps = self.in_parts(node.inputs[0])
+        xh = ps.get("high", ps.get(""))
+        xl = ps.get("low")
+
+        def row(path: str, note: str = "") -> Any:
+            for r in cost.rows:
+                if r.path == path and r.note.startswith(note):
+                    return r
+            return None
+
+        def step(part: str, r: Any, consumes: list[int], save: bool, module: str = "") -> int:
+            tid = self.new(node, part, "intermediate", r.out_shape, module, op="conv2d")
+            self.ops.append(_Op(node.name, [tid], consumes, saves=consumes[:1] if save else []))
+            if module:
+                self.module_outputs[module] = [tid]
+            return tid
+
+        hin = xh
+        if (r := row("pool", "high input")) is not None:
+            hin = step("pool", r, [xh], True)
+        yh = yl = None
+        if (r := row("h2h")) is not None:
+            yh = step("h2h", r, [hin], True, f"{mod}.h2h")
+        if (r := row("l2h")) is not None:
+            t = step("l2h", r, [xl], True, f"{mod}.l2h")
+            if (u := row("upsample")) is not None:
+                t = step("upsample", u, [t], False)
+            yh = t if yh is None else step("add", row("add", "high"), [yh, t], False)
+        if (r := row("h2l")) is not None:
+            src = hin
+            if (p := row("pool", "h2l input")) is not None:
+                src = step("pool", p, [hin], True)
+            yl = step("h2l", r, [src], True, f"{mod}.h2l")
+        if (r := row("l2l")) is not None:
+            src = xl
+            if (p := row("pool", "low input")) is not None:
+                src = step("pool", p, [xl], True)
+            t = step("l2l", r, [src], True, f"{mod}.l2l")
+            yl = t if yl is None else step("add", row("add", "low"), [yl, t], False)
+        out: dict[str, int] = {}
+        for part, tid in (("high", yh), ("low", yl)):
+            if tid is not None:
+                rec = self.tensors[tid]
+                self.tensors[tid] = TensorRecord(
+                    rec.id,
+                    rec.node,
+                    rec.layer,
+                    rec.op,
+                    rec.module,
+                    rec.part,
+                    "output",
+                    rec.shape,
+                    rec.dtype_bytes,
+                    rec.alias,
+                )
+                out[part] = tid
+        if spec.out_split[1] == 0:
+            out = {"": out["high"]}
+        self.parts[node.name] = out
+        if mod:
+            self.module_outputs[mod] = list(out.values())
+
+
+def _inplace_nodes(analysis: Any) -> set[str]:
+    gm = getattr(getattr(analysis, "captured", None), "gm", None)
+    if gm is None:
+        return set()
+    out = set()
+    for n in analysis.plan.graph:
+        if n.op == "call_module" and n.module:
+            with contextlib.suppress(AttributeError):
+                if getattr(gm.get_submodule(n.module), "inplace", False):
+                    out.add(n.name)
+    return out
+
+
+def memory_model(analysis: Any) -> MemoryModel:
+    """The closed-form memory model of an :class:`~octprof.analysis.Analysis` (or of a bare ``Plan``)."""
+    if isinstance(analysis, Plan):
+        return _Builder(analysis, set()).build()
+    return _Builder(analysis.plan, _inplace_nodes(analysis)).build()
+
+
+# -- observations --------------------------------------------------------------------------------------------------
+
+
+def _parts_of(out: Any) -> list[tuple[int, ...]]:
+    import torch
+
+    if isinstance(out, torch.Tensor):
+        return [tuple(out.shape)]
+    if isinstance(out, (tuple, list)):
+        return [s for o in out for s in _parts_of(o)]
+    return []
+
+
+def observed_tensors(model: Any, x: Any) -> dict[str, list[tuple[int, ...]]]:
+    """``{module name: [shape of each tensor part of its output]}`` seen by forward hooks in one inference pass
+    (every module but the root; octave paths as ``<layer>.h2h`` …)."""
+    import torch
+
+    seen: dict[str, list[tuple[int, ...]]] = {}
+    hooks = []
+    for name, mod in model.named_modules():
+        if not name:
+            continue
+        hooks.append(mod.register_forward_hook(lambda _m, _a, out, name=name: seen.__setitem__(name, _parts_of(out))))
+    try:
+        with torch.inference_mode():
+            model(x)
+    finally:
+        for h in hooks:
+            h.remove()
+    return seen
+
+
+def observed_saved_bytes(model: Any, x: Any) -> int:
+    """Bytes of the distinct storages autograd saves for backward in one training forward pass (parameters and
+    buffers left out), seen through ``torch.autograd.graph.saved_tensors_hooks``."""
+    import torch
+
+    skip = {p.untyped_storage().data_ptr() for p in model.parameters()}
+    skip |= {b.untyped_storage().data_ptr() for b in model.buffers()}
+    skip.add(x.untyped_storage().data_ptr())
+    storages: dict[int, int] = {}
+
+    def pack(t: Any) -> Any:
+        s = t.untyped_storage()
+        if s.data_ptr() not in skip:
+            storages[s.data_ptr()] = s.nbytes()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        out = model(x)
+    del out
+    return sum(storages.values())
+
+
+def measured_peak_bytes(model: Any, x: Any, device: Any = "cpu") -> int | None:
+    """Peak bytes allocated during one inference pass, over what was allocated before it: CUDA's
+    ``max_memory_allocated``, or on CPU the running sum of the profiler's allocation events.  None when the
+    profiler gives no allocation events."""
+    import torch
+
+    dev = torch.device(device)
+    with torch.inference_mode():
+        model(x)  # warm-up: lazy initialisation and cached weights are not activations
+        if dev.type == "cuda":
+            torch.cuda.synchronize(dev)
+            base = torch.cuda.memory_allocated(dev)
+            torch.cuda.reset_peak_memory_stats(dev)
+            out = model(x)
+            torch.cuda.synchronize(dev)
+            peak = torch.cuda.max_memory_allocated(dev) - base
+            del out
+            return int(peak)
+        return _cpu_peak(model, x)
+
+
+def _cpu_peak(model: Any, x: Any) -> int | None:
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        out = model(x)
+        del out
+    try:
+        from torch._C._profiler import _EventType
+
+        events: list[tuple[int, int]] = []
+
+        def walk(nodes: Any) -> None:
+            for n in nodes:
+                if n.tag == _EventType.Allocation and str(n.extra_fields.device).startswith("cpu"):
+                    events.append((n.start_time_ns, int(n.extra_fields.alloc_size)))
+                walk(n.children)
+
+        walk(prof.profiler.kineto_results.experimental_event_tree())
+    except (AttributeError, ImportError, RuntimeError):
+        return None
+    if not events:
+        return None
+    cum = peak = 0
+    for _, size in sorted(events):
+        cum += size
+        peak = max(peak, cum)
+    return peak
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    loggers = [logging.getLogger(n) for n in ("fvcore", "fvcore.nn.jit_analysis", "iopath")]
+    levels = [lg.level for lg in loggers]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for lg in loggers:
+            lg.setLevel(logging.ERROR)
+        try:
+            yield
+        finally:
+            for lg, lv in zip(loggers, levels):
+                lg.setLevel(lv)
+
+
+def closed_form_activations(analysis: Any) -> int:
+    """The closed form in fvcore's activation convention: output elements of every convolution path (vanilla
+    convs included) and every linear layer."""
+    return sum(
+        r["act_elems"]
+        for r in analysis.rows
+        if (r["op"] == "conv2d" and r["path"] not in ("pool", "upsample", "add", "merge")) or r["op"] == "linear"
+    )
+
+
+def fvcore_activations(model: Any, x: Any) -> int:
+    """fvcore's ``ActivationCountAnalysis`` total of ``model(x)``: output elements of convolutions and matrix
+    products (``aten::_convolution``, ``aten::addmm``, ``aten::linear``, ``aten::matmul``, …)."""
+    with _quiet():
+        from fvcore.nn import ActivationCountAnalysis
+
+        aca = ActivationCountAnalysis(model, (x,))
+        aca.unsupported_ops_warnings(False)
+        aca.uncalled_modules_warnings(False)
+        aca.tracer_warnings("none")
+        return int(aca.total())
+
+
+# -- relative memory over an α grid --------------------------------------------------------------------------------
+
+
+def memory_table(
+    arch: Any,
+    alphas: Sequence[float] = (0.0, 0.125, 0.25, 0.5, 0.75),
+    batch: int = 1,
+    input_size: Any = None,
+    dtype: Any = None,
+    measure: bool = False,
+    device: Any = "cpu",
+    check: bool = False,
+) -> Any:
+    """One row per α: feature-map elements (Table 1's quantity), bytes produced, inference peak and bytes saved
+    for backward, each relative to α = 0, next to Table 1's ``memory_ratio`` (1 − ¾α).  ``measure`` adds the
+    measured inference peak (and the saved bytes observed through autograd hooks); ``check`` adds fvcore's
+    activation count next to the closed form's."""
+    import pandas as pd
+    import torch
+
+    from octprof.analysis import Network
+    from octprof.core.grid import parse_grid
+
+    grid = sorted({0.0, *parse_grid(list(alphas) if not isinstance(alphas, str) else alphas)})
+    dt = dtype or torch.float32
+    net = Network(arch, input_size=input_size, batch=batch, dtype=dt)
+    rows = []
+    for alpha in grid:
+        a = net.analyze(alpha)
+        m = memory_model(a)
+        s = m.summary()
+        row: dict[str, Any] = {
+            "alpha": alpha,
+            "fmap_elems": m.fmap_elems(),
+            "act_bytes": s["act_bytes"],
+            "peak_bytes": s["peak_bytes"],
+            "saved_bytes": s["saved_bytes"],
+            "peak_at": s["peak_at"],
+        }
+        if measure or check:
+            model = a.octify().to(device=device, dtype=dt).eval()
+            gen = torch.Generator().manual_seed(0)
+            x = torch.randn(net.captured.input_shape, generator=gen).to(device=device, dtype=dt)
+            if measure:
+                row["measured_peak_bytes"] = measured_peak_bytes(model, x, device)
+                model.train()
+                row["observed_saved_bytes"] = observed_saved_bytes(model, x.clone().requires_grad_(False))
+                model.eval()
+            if check:
+                row["closed_activations"] = closed_form_activations(a)
+                row["fvcore_activations"] = fvcore_activations(model, x)
+        rows.append(row)
+    df = pd.DataFrame(rows)
+    base = df.iloc[0]
+    df.insert(2, "fmap_ratio", df["fmap_elems"] / base["fmap_elems"])
+    df.insert(3, "table1_memory_ratio", [memory_ratio(a) for a in df["alpha"]])
+    for col in ("act_bytes", "peak_bytes", "saved_bytes", "measured_peak_bytes", "observed_saved_bytes"):
+        if col in df and df[col].notna().all() and base[col]:
+            df[col.replace("_bytes", "_ratio")] = df[col] / base[col]
+    return df
