@@ -199,3 +199,13 @@ def test_hand_worked_network_counts():
     # fvcore adds the nearest upsampling of conv3's and conv4's l2h outputs: 4 channels x 64 pixels each
     assert t["fvcore_flops"] == 54_272 + 256 + 256
     assert an.crosscheck()["agree"]
+
+
+@pytest.mark.parametrize("arch", ["resnet26", "se_resnet50"])
+def test_tiny_inputs_where_maps_shrink_to_vectors(arch):
+    # at 32 px the last stage sees 2x2 maps (low part 1x1) and gives 1x1 maps: a strided conv from a split 2x2
+    # map to a vanilla 1x1 map is an octave layer, not a conv on split vectors
+    net = Network(arch, 32, meta=False)
+    an = net.analyze(0.5)
+    assert an.crosscheck()["agree"]
+    assert an.octify()(torch.randn(1, 3, 32, 32)).shape == (1, 1000)

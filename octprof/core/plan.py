@@ -329,7 +329,7 @@ def plan(graph: OpGraph, options: PlanOptions) -> Plan:
                     except OctprofError:
                         pass
                 convs[n.name] = ConvPlan(n.name, "vanilla")
-            elif sin.is_vector or sout.is_vector:
+            elif (sin.split and sin.is_vector) or (sout.split and sout.is_vector):
                 convs[n.name] = ConvPlan(n.name, "vector")
             else:
                 try:
