@@ -121,7 +121,7 @@ def _json_size(size: int | tuple[int, int] | None) -> int | str | None:
     return size if size is None or isinstance(size, int) else size_text(size)
 
 
-def _check_arch(arch: str, param: str) -> None:
+def check_arch(arch: str, param: str) -> None:
     """Resolve ``arch`` without building it; an unknown name is a one-line error naming ``param``."""
     from octprof.analysis import resolve
 
@@ -335,7 +335,7 @@ def parse(doc: Any, source: str = "baseline", check_archs: bool = True) -> Basel
             )
         seen[entry.key] = i
         if check_archs and entry.arch not in checked:
-            _check_arch(entry.arch, f"{where}.arch")
+            check_arch(entry.arch, f"{where}.arch")
             checked.add(entry.arch)
         entries.append(entry)
     return Baseline(entries, tolerances, source)
@@ -507,7 +507,7 @@ def create(
         if m not in METRICS:
             raise bad("metrics", m, f"unknown metric; allowed: {', '.join(METRICS)}")
     for a in archs:
-        _check_arch(a, "arch")
+        check_arch(a, "arch")
     grid = parse_grid(alphas) if not isinstance(alphas, (list, tuple)) else parse_grid(list(alphas))
     from octprof.analysis import resolve
 

@@ -32,10 +32,8 @@ Checks against independent observations (see the tests and ``benchmarks/memory.p
 from __future__ import annotations
 
 import contextlib
-import logging
 import math
-import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -625,21 +623,6 @@ def _cpu_peak(model: Any, x: Any) -> int | None:
     return peak
 
 
-@contextlib.contextmanager
-def _quiet() -> Iterator[None]:
-    loggers = [logging.getLogger(n) for n in ("fvcore", "fvcore.nn.jit_analysis", "iopath")]
-    levels = [lg.level for lg in loggers]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for lg in loggers:
-            lg.setLevel(logging.ERROR)
-        try:
-            yield
-        finally:
-            for lg, lv in zip(loggers, levels):
-                lg.setLevel(lv)
-
-
 def closed_form_activations(analysis: Any) -> int:
     """The closed form in fvcore's activation convention: output elements of every convolution path (vanilla
     convs included) and every linear layer."""
@@ -653,6 +636,8 @@ def closed_form_activations(analysis: Any) -> int:
 def fvcore_activations(model: Any, x: Any) -> int:
     """fvcore's ``ActivationCountAnalysis`` total of ``model(x)``: output elements of convolutions and matrix
     products (``aten::_convolution``, ``aten::addmm``, ``aten::linear``, ``aten::matmul``, …)."""
+    from octprof.crosscheck import _quiet
+
     with _quiet():
         from fvcore.nn import ActivationCountAnalysis
 

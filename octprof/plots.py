@@ -35,7 +35,7 @@ from octprof.core.errors import bad
 from octprof.core.fmt import write_atomic
 from octprof.core.gains import flops_ratio, memory_ratio
 from octprof.core.grid import parse_grid
-from octprof.gate import parse_input_size, size_text
+from octprof.gate import check_arch, parse_input_size, size_text
 
 __all__ = [
     "CATEGORIES",
@@ -152,17 +152,6 @@ def _price(arch: str, alphas: Sequence[float], input_size: Any) -> pd.DataFrame:
 
         return network_table([arch], list(key), input_size=input_size)
     return _priced(arch, key, input_size).copy()
-
-
-def _check_arch(arch: str, param: str) -> None:
-    from octprof.analysis import resolve
-
-    try:
-        resolve(arch)
-    except ValueError as e:
-        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
-        reason = reason.split("; ", 1)[1] if reason.startswith(("arch:", "model:")) and "; " in reason else reason
-        raise bad(param, arch, reason) from None
 
 
 def check_output(path: str | os.PathLike[str]) -> str:
@@ -408,7 +397,7 @@ def _costs_for(results: pd.DataFrame, convention: str, input_size: Any) -> list[
         sizes[key] = size
     for (arch, _), idx in groups.items():
         line_no = results.loc[idx[0], "line_no"] if "line_no" in results else None
-        _check_arch(arch, f"results {results.attrs.get('name', '')} line {line_no}: arch" if line_no else "arch")
+        check_arch(arch, f"results {results.attrs.get('name', '')} line {line_no}: arch" if line_no else "arch")
         priced = _price(arch, results.loc[idx, "alpha"].tolist(), sizes[(arch, _)])
         by_alpha = dict(zip(priced["alpha"].astype(float), priced[convention], strict=True))
         for i in idx:
@@ -581,7 +570,7 @@ def gains(
     size = parse_input_size(input_size, "input_size") if input_size is not None else None
     bench_df = read_bench(bench) if bench is not None else None
     for a in archs:
-        _check_arch(a, "arch")
+        check_arch(a, "arch")
     rows: list[dict[str, Any]] = []
     curve = [i / 100 for i in range(101)]
     rows += [
@@ -793,7 +782,7 @@ def breakdown(
         alpha = check_alpha("alpha", alpha)
         if not isinstance(arch, str):
             raise bad("arch", arch, "expected a zoo name, torchvision:NAME, module.path:factory or an Analysis")
-        _check_arch(arch, "arch")
+        check_arch(arch, "arch")
         size = parse_input_size(input_size, "input_size") if input_size is not None else None
         an = Network(arch, size).analyze(alpha)
     rows = pd.DataFrame(an.rows)
