@@ -138,19 +138,7 @@ def layer_crosscheck(spec: Any, seed: int = 0) -> list[dict[str, Any]]:
 
     cost = layer_cost(spec)
     torch.manual_seed(seed)
-    layer = OctConv2d(
-        spec.in_channels,
-        spec.out_channels,
-        spec.kernel_size,
-        spec.stride,
-        spec.padding,
-        spec.dilation,
-        spec.groups,
-        spec.bias,
-        spec.alpha_in,
-        spec.alpha_out,
-        spec.stride_rule,
-    )
+    layer = OctConv2d.from_spec(spec)
     layer.eval()
     inputs = layer_inputs(spec, seed=seed)
     wrapped = _Traceable(layer, pair_input=len(inputs) == 2)

@@ -164,6 +164,24 @@ class OctConv2d(nn.Module):
         return yh, yl
 
     @classmethod
+    def from_spec(cls, spec: OctConvSpec, **kwargs: Any) -> OctConv2d:
+        """A freshly initialised layer of ``spec`` (its map size and batch do not matter to the module)."""
+        return cls(
+            spec.in_channels,
+            spec.out_channels,
+            spec.kernel_size,
+            spec.stride,
+            spec.padding,  # type: ignore[arg-type]
+            spec.dilation,
+            spec.groups,
+            spec.bias,
+            spec.alpha_in,
+            spec.alpha_out,
+            spec.stride_rule,  # type: ignore[arg-type]
+            **kwargs,
+        )
+
+    @classmethod
     def from_conv(cls, conv: nn.Conv2d, alpha_in: float, alpha_out: float, stride_rule: str = "pool") -> OctConv2d:
         """An octave layer shaped like ``conv``; its paths take the matching slices of ``conv``'s weights
         where the slicing is exact (no groups, or depthwise), so that α = 0 reproduces ``conv``."""

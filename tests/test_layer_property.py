@@ -55,19 +55,7 @@ def specs(draw):
 @given(spec=specs())
 def test_closed_form_equals_fvcore_and_flop_counter(spec):
     cost = layer_cost(spec)
-    layer = OctConv2d(
-        spec.in_channels,
-        spec.out_channels,
-        spec.kernel_size,
-        spec.stride,
-        spec.padding,
-        spec.dilation,
-        spec.groups,
-        spec.bias,
-        spec.alpha_in,
-        spec.alpha_out,
-        spec.stride_rule,
-    ).eval()
+    layer = OctConv2d.from_spec(spec).eval()
     inputs = layer_inputs(spec)
     wrapped = _Traceable(layer, pair_input=len(inputs) == 2)
     fv_total, fv_mod, _ = fvcore_count(wrapped, inputs)

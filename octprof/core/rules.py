@@ -132,23 +132,22 @@ class Rule:
     def params(self, node: OpNode, part_channels: int) -> int:
         return 0
 
+    def part_counts(self, node: OpNode, shape: Shape) -> dict[str, Any]:
+        """The counts of one frequency part of the output (``shape``); rules override this, not ``cost``."""
+        e = numel(shape)
+        return {
+            "paper_flops": self.paper_per_out * e,
+            "fvcore_flops": self.fvcore_per_out * e,
+            "params": self.params(node, shape[1] if shape and len(shape) > 1 else 0),
+        }
+
     def cost(self, node: OpNode, ins: Sequence[TensorSplit], out: TensorSplit | None) -> list[dict]:
         """Rows of this op, one per frequency part of its output (one row when vanilla)."""
         rows = []
         in_parts = dict(ins[0].parts()) if ins else {}
         for part, shape in out.parts() if out else [("", node.out_shape)]:
-            e = numel(shape)
-            rows.append(
-                cost_row(
-                    node,
-                    part,
-                    in_parts.get(part, ins[0].shape if ins else None),
-                    shape,
-                    paper_flops=self.paper_per_out * e,
-                    fvcore_flops=self.fvcore_per_out * e,
-                    params=self.params(node, shape[1] if shape and len(shape) > 1 else 0),
-                )
-            )
+            in_shape = in_parts.get(part, ins[0].shape if ins else None)
+            rows.append(cost_row(node, part, in_shape, shape, **self.part_counts(node, shape)))
         return rows
 
 
@@ -297,22 +296,9 @@ class BatchNorm(Rule):
     modules = (f"{NN}.batchnorm.BatchNorm2d",)
     convert = "batch_norm"
 
-    def cost(self, node: OpNode, ins: Sequence[TensorSplit], out: TensorSplit | None) -> list[dict]:
-        affine = node.attrs.get("affine", True)
-        rows = []
-        in_parts = dict(ins[0].parts())
-        for part, shape in out.parts() if out else [("", node.out_shape)]:
-            rows.append(
-                cost_row(
-                    node,
-                    part,
-                    in_parts.get(part),
-                    shape,
-                    fvcore_flops=numel(shape) * (2 if affine else 1),
-                    params=2 * shape[1] if affine else 0,
-                )
-            )
-        return rows
+    def part_counts(self, node: OpNode, shape: Shape) -> dict[str, Any]:
+        affine = node.attrs.get("affine", True)  # fvcore, eval mode: 2 per element with affine, else 1
+        return {"fvcore_flops": numel(shape) * (2 if affine else 1), "params": 2 * shape[1] if affine else 0}
 
 
 @rule
@@ -425,17 +411,9 @@ class _Pool(Rule):
             and size(w // 2, kw, sw, pw, dw) * 2 == node.out_shape[3]
         )
 
-    def cost(self, node: OpNode, ins: Sequence[TensorSplit], out: TensorSplit | None) -> list[dict]:
+    def part_counts(self, node: OpNode, shape: Shape) -> dict[str, Any]:
         kh, kw = node.attrs["kernel_size"]
-        rows = []
-        in_parts = dict(ins[0].parts())
-        for part, shape in out.parts() if out else [("", node.out_shape)]:
-            rows.append(
-                cost_row(
-                    node, part, in_parts.get(part), shape, paper_flops=numel(shape) * kh * kw, note=f"{kh}x{kw} pool"
-                )
-            )
-        return rows
+        return {"paper_flops": numel(shape) * kh * kw, "note": f"{kh}x{kw} pool"}
 
 
 @rule
@@ -496,13 +474,9 @@ class Upsample(Rule):
         _, _, ho, wo = node.out_shape
         return h % 2 == 0 and w % 2 == 0 and ho % h == 0 and wo % w == 0 and ho // h == wo // w
 
-    def cost(self, node: OpNode, ins: Sequence[TensorSplit], out: TensorSplit | None) -> list[dict]:
+    def part_counts(self, node: OpNode, shape: Shape) -> dict[str, Any]:
         per = {"nearest": 1, "bilinear": 4}.get(node.attrs.get("mode", "nearest"), 0)
-        rows = []
-        in_parts = dict(ins[0].parts())
-        for part, shape in out.parts() if out else [("", node.out_shape)]:
-            rows.append(cost_row(node, part, in_parts.get(part), shape, fvcore_flops=per * numel(shape)))
-        return rows
+        return {"fvcore_flops": per * numel(shape)}
 
 
 @rule
