@@ -8,6 +8,7 @@ import click
 
 from octprof.cli.options import ALPHA_GRID, emit, format_option, handle_errors, output_option
 from octprof.core.errors import bad
+from octprof.gate import parse_input_size
 
 NOTES = (
     "macs = conv + linear multiply-accumulates; flops = 2 x macs; paper_flops = the paper's convention "
@@ -16,19 +17,6 @@ NOTES = (
     "act_elems = elements of every tensor produced (octave intermediates included); fmap_elems = elements of "
     "each op's output (the feature-map memory of Table 1); *_rel = relative to alpha 0 of the same network",
 )
-
-
-def parse_input_size(text: str | None) -> Any:
-    if text is None:
-        return None
-    parts = text.lower().replace("×", "x").split("x")
-    try:
-        dims = [int(p) for p in parts]
-    except ValueError:
-        raise bad("--input-size", text, "expected S or HxW (e.g. 224 or 320x320)") from None
-    if len(dims) > 2 or any(d < 1 for d in dims):
-        raise bad("--input-size", text, "expected S or HxW with positive sizes")
-    return dims[0] if len(dims) == 1 else tuple(dims)
 
 
 def progress_bar(jobs: Any, label: str = "pricing") -> Any:
@@ -132,7 +120,7 @@ def table(
     names += list(models)
     if not names:
         raise bad("--arch", None, "give at least one --arch NAME or --model MODULE:FACTORY", "see 'octprof list'")
-    size = parse_input_size(input_size)
+    size = parse_input_size(input_size, "--input-size")
     if per_layer:
         from octprof.analysis import Network
 

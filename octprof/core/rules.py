@@ -489,24 +489,25 @@ class Flatten(Rule):
     convert = "keep"
 
 
+class _Unpriced(Rule):
+    """Ops that produce no cost row: the network's inputs and output, constants, metadata reads."""
+
+    def cost(self, node: OpNode, ins: Sequence[TensorSplit], out: TensorSplit | None) -> list[dict]:
+        return []
+
+
 @rule
-class Output(Rule):
+class Output(_Unpriced):
     kind = "output"
     flow = "vanilla"
     convert = "keep"
 
-    def cost(self, node: OpNode, ins: Sequence[TensorSplit], out: TensorSplit | None) -> list[dict]:
-        return []
-
 
 @rule
-class Input(Rule):
+class Input(_Unpriced):
     kind = "input"
     flow = "meta"
     convert = "keep"
-
-    def cost(self, node: OpNode, ins: Sequence[TensorSplit], out: TensorSplit | None) -> list[dict]:
-        return []
 
 
 @rule
@@ -515,15 +516,12 @@ class Constant(Input):
 
 
 @rule
-class Meta(Rule):
+class Meta(_Unpriced):
     kind = "meta"
     functions = ("builtins.getattr", "_operator.getitem")
     methods = ("size", "dim")
     flow = "meta"
     convert = "meta"
-
-    def cost(self, node: OpNode, ins: Sequence[TensorSplit], out: TensorSplit | None) -> list[dict]:
-        return []
 
 
 @rule
