@@ -21,7 +21,7 @@ import pandas as pd
 import torch
 
 from octprof.analysis import Network
-from octprof.measure import _input, build_model, machine_info, path_times, time_round_robin, write_results
+from octprof.measure import build_model, machine_info, make_input, path_times, time_round_robin, write_results
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 
@@ -31,7 +31,7 @@ def fast_vs_reference(arch: str, alpha: float, batch: int, threads: int, repeats
     a = net.analyze(alpha)
     rows = []
     for channels_last in (True, False):
-        x = _input(net.captured.input_shape, batch, torch.device("cpu"), torch.float32, channels_last)
+        x = make_input(net.captured.input_shape, batch, torch.device("cpu"), torch.float32, channels_last)
         fns = {}
         for impl in ("reference", "fast"):
             model = build_model(a, channels_last=channels_last, impl=impl)

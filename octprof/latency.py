@@ -395,8 +395,9 @@ def spearman(a: Sequence[float], b: Sequence[float]) -> float:
 # -- calibration ----------------------------------------------------------------------------------------------------
 
 
-def _conv_shapes(quick: bool) -> list[tuple[int, int, int, int, int, int]]:
-    """(batch, cin, cout, size, kernel, groups): a generic grid, not the layers of any one network."""
+def _conv_shapes(quick: bool, gpu: bool = False) -> list[tuple[int, int, int, int, int, int]]:
+    """(batch, cin, cout, size, kernel, groups): a generic grid, not the layers of any one network.  On a GPU the
+    batches reach 256 (a GPU is efficient only on large GEMMs, so its efficiency curve needs them)."""
     if quick:
         return [
             (1, 8, 8, 8, 1, 1),
@@ -406,6 +407,8 @@ def _conv_shapes(quick: bool) -> list[tuple[int, int, int, int, int, int]]:
             (2, 16, 8, 8, 1, 1),
             (1, 16, 32, 4, 3, 1),
         ]
+    if gpu:
+        return _gpu_conv_shapes()
     shapes = []
     for b, size in ((1, 56), (1, 28), (1, 14), (1, 7), (8, 28), (8, 14), (8, 7)):
         for cin, cout in ((32, 32), (64, 128), (128, 64), (256, 256), (512, 128), (128, 512)):
@@ -419,9 +422,26 @@ def _conv_shapes(quick: bool) -> list[tuple[int, int, int, int, int, int]]:
     return shapes
 
 
-def _memory_sizes(quick: bool) -> list[tuple[int, int, int]]:
+def _gpu_conv_shapes() -> list[tuple[int, int, int, int, int, int]]:
+    shapes = []
+    for b in (1, 32, 256):
+        for size in (56, 28, 14, 7):
+            for cin, cout in ((64, 64), (64, 256), (256, 64), (128, 512), (512, 512)):
+                for k in (1, 3):
+                    if 2_000_000 <= b * cin * cout * k * k * size * size <= 60_000_000_000 or b == 1:
+                        shapes.append((b, cin, cout, size, k, 1))
+    for b, size in ((1, 28), (32, 28), (256, 14)):
+        for c in (128, 256):
+            shapes.append((b, c, c, size, 3, 32))
+            shapes.append((b, c, c, size, 3, c))
+    return shapes
+
+
+def _memory_sizes(quick: bool, gpu: bool = False) -> list[tuple[int, int, int]]:
     if quick:
         return [(1, 8, 8), (1, 16, 16)]
+    if gpu:
+        return [(1, 64, 56), (1, 256, 28), (32, 64, 56), (32, 256, 28), (256, 64, 56), (256, 512, 14)]
     return [(1, 32, 28), (1, 64, 56), (1, 256, 28), (8, 64, 56), (8, 256, 28), (1, 512, 14), (8, 128, 56)]
 
 
@@ -455,7 +475,7 @@ def _samples(
         def __init__(self, name: str) -> None:
             self.name = self.label = name
 
-    for i, (b, cin, cout, size, k, g) in enumerate(_conv_shapes(quick)):
+    for i, (b, cin, cout, size, k, g) in enumerate(_conv_shapes(quick, dev.type == "cuda")):
         x = rand(b, cin, size, size)
         conv = torch.nn.Conv2d(cin, cout, k, padding=k // 2, groups=g, bias=False).to(device=dev, dtype=dtype)
         conv = conv.to(memory_format=fmt).eval()
@@ -475,7 +495,7 @@ def _samples(
             k * k,
             db,
         )
-    for i, (b, c, size) in enumerate(_memory_sizes(quick)):
+    for i, (b, c, size) in enumerate(_memory_sizes(quick, dev.type == "cuda")):
         x, y = rand(b, c, size, size), rand(b, c, size, size)
         for name, fn, elems in (
             ("add", lambda x=x, y=y: x + y, 3 * x.numel()),

@@ -47,6 +47,8 @@ __all__ = [
     "check_dtype",
     "check_threads",
     "machine_info",
+    "make_input",
+    "make_step",
     "path_times",
     "time_round_robin",
     "write_results",
@@ -314,7 +316,9 @@ def build_model(
     return model.train(mode == "train")
 
 
-def _make_step(model: nn.Module, x: torch.Tensor, mode: str) -> Callable[[], Any]:
+def make_step(model: nn.Module, x: torch.Tensor, mode: str) -> Callable[[], Any]:
+    """One timed step of ``model`` on ``x``: a forward pass under ``inference_mode`` (``infer``), or forward +
+    backward + an SGD step with momentum 0.9 (``train``; cross-entropy on random labels for a 2-d output)."""
     if mode == "infer":
 
         def infer() -> Any:
@@ -348,7 +352,8 @@ def _flat(out: Any) -> list[torch.Tensor]:
     return []
 
 
-def _input(shape: Sequence[int], batch: int, device: torch.device, dtype: torch.dtype, channels_last: bool):
+def make_input(shape: Sequence[int], batch: int, device: torch.device, dtype: torch.dtype, channels_last: bool):
+    """A seeded random input of ``shape`` with batch ``batch`` on ``device``/``dtype`` (channels-last if asked)."""
     gen = torch.Generator().manual_seed(0)
     x = torch.randn((batch, *shape[1:]), generator=gen).to(device=device, dtype=dtype)
     return x.contiguous(memory_format=torch.channels_last) if channels_last and x.dim() == 4 else x
@@ -495,7 +500,7 @@ def _bench_group(
     name = _arch_name(arch)
     bar.set_description(f"{name} batch {batch}: building")
     net = Network(arch, input_size=input_size, batch=batch, dtype=dt)
-    x = _input(net.captured.input_shape, batch, dev, dt, channels_last)
+    x = make_input(net.captured.input_shape, batch, dev, dt, channels_last)
     fns: dict[float, Callable[[], Any]] = {}
     macs: dict[float, int] = {}
     predicted: dict[float, float] = {}
@@ -506,7 +511,7 @@ def _bench_group(
         if compile:
             torch._dynamo.reset()
             model = torch.compile(model)
-        fns[alpha] = _make_step(model, x, mode)
+        fns[alpha] = make_step(model, x, mode)
         if latency_model is not None:
             predicted[alpha] = latency_model.predict(analysis, impl=impl, mode=mode)
         bar.update(1)
@@ -719,7 +724,7 @@ def path_times(
             mod._label, mod._device = name, dev
         elif isinstance(mod, nn.Conv2d) and not _is_path_child(name, model):
             hooks += _wrap_conv(mod, f"{REGION}/{name}/conv", dev)
-    x = _input(net.captured.input_shape, batch, dev, dt, channels_last)
+    x = make_input(net.captured.input_shape, batch, dev, dt, channels_last)
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if dev.type == "cuda" else [])
     try:
         with _threads(nthreads), torch.inference_mode():

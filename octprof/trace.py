@@ -243,6 +243,9 @@ def _propagate(gm: fx.GraphModule, shape: tuple[int, ...], dtype: torch.dtype, m
     was_training = model.training
     gm.eval()
     device = next((p.device for p in model.parameters()), torch.device("cpu"))
+    # Shapes do not depend on the dtype: propagate in the model's own floating dtype (a float16 input into float32
+    # weights fails in some kernels), and let ``dtype`` decide only the bytes of every tensor.
+    dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), dtype)
     try:
         with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
             warnings.simplefilter("ignore")
