@@ -1,5 +1,6 @@
-"""How fast is closed-form pricing?  (1) the whole zoo x 5 alphas, tracing included; (2) planning + pricing a
-traced network against fvcore counting the octave network it describes, measured in the same run.
+"""How fast is closed-form pricing, proof included?  (1) the whole zoo x 5 alphas, tracing included, with the proof by
+construction (the octave network built and run on the meta device for every alpha) and without it; (2) planning,
+proving and pricing a traced network against fvcore counting the octave network it describes, in the same run.
 
     python benchmarks/pricing_speed.py            # writes benchmarks/results/pricing_speed.json
 """
@@ -48,15 +49,22 @@ def main() -> None:
     warnings.simplefilter("ignore")
     # (1) the whole zoo x 5 alphas: build on meta, trace, plan and price
     Network("resnet26")  # first-use costs (imports, fake-tensor warm-up) are not the zoo's
-    t0 = time.perf_counter()
+    zoo: dict[str, float] = {}
     n = 0
-    for name in list_models():
-        net = Network(name)
-        for a in ALPHAS:
-            net.analyze(a).total()
-            n += 1
-    zoo_s = time.perf_counter() - t0
-    print(f"zoo x {len(ALPHAS)} alphas: {n} networks priced in {zoo_s:.2f} s (tracing included)")
+    for prove in (True, False):
+        t0 = time.perf_counter()
+        n = 0
+        for name in list_models():
+            net = Network(name)
+            for a in ALPHAS:
+                net.analyze(a, prove=prove).total()
+                n += 1
+        zoo["proven" if prove else "unproven"] = time.perf_counter() - t0
+        print(
+            f"zoo x {len(ALPHAS)} alphas, {'with' if prove else 'without'} the proof: {n} networks in "
+            f"{zoo['proven' if prove else 'unproven']:.2f} s (tracing included)"
+        )
+    zoo_s = zoo["proven"]
 
     # (2) closed-form pricing vs fvcore counting the octave network, same run
     ratios = {}
@@ -80,10 +88,11 @@ def main() -> None:
             "fvcore_ms": round(1e3 * f, 1),
             "ratio": round(f / p, 1),
         }
-        print(f"{name} alpha={alpha}: closed form {1e3 * p:.1f} ms, fvcore {1e3 * f:.0f} ms -> {f / p:.0f}x")
+        print(f"{name} alpha={alpha}: closed form + proof {1e3 * p:.1f} ms, fvcore {1e3 * f:.0f} ms -> {f / p:.0f}x")
     out = {
         "zoo_networks": n,
         "zoo_seconds": round(zoo_s, 2),
+        "zoo_seconds_without_proof": round(zoo["unproven"], 2),
         "pricing_vs_fvcore": ratios,
         "machine": machine(),
         "command": "python benchmarks/pricing_speed.py",

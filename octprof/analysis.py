@@ -16,7 +16,7 @@ from __future__ import annotations
 import difflib
 import importlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
@@ -81,6 +81,22 @@ def resolve(arch: str | nn.Module | ModelSource) -> ModelSource:
                 f"did you mean {', '.join(close)}?" if close else "see torchvision.models.list_models()",
             )
         return ModelSource(arch, lambda: tvm.get_model(name, weights=None))
+    if arch.startswith("timm:"):
+        name = arch.split(":", 1)[1]
+        try:
+            import timm
+        except ImportError:
+            raise bad("arch", arch, "timm is not installed", "pip install 'octprof[timm]'") from None
+        names = timm.list_models()
+        if name not in names:
+            close = difflib.get_close_matches(name, names, n=4, cutoff=0.6)
+            raise bad(
+                "arch",
+                arch,
+                "no such timm model",
+                f"did you mean {', '.join(close)}?" if close else "see timm.list_models('PATTERN*')",
+            )
+        return ModelSource(arch, lambda: timm.create_model(name, pretrained=False))
     if ":" in arch:
         import os
         import sys
@@ -116,14 +132,64 @@ def resolve(arch: str | nn.Module | ModelSource) -> ModelSource:
     )
 
 
+_CATEGORIES = (
+    ("network input", "stem"),
+    ("stem conv", "stem"),
+    ("odd size", "odd size"),
+    ("vanilla pattern", "preset"),
+    ("called", "shared module"),
+    ("cannot take a split map", "refused by the proof"),
+    ("feeds flatten", "feed flatten/linear/reshape"),
+    ("feeds linear", "feed flatten/linear/reshape"),
+    ("feeds output", "network output"),
+    ("global pooling", "feed a vanilla head"),
+    ("concatenation", "concatenation"),
+    ("padding_mode", "padding mode"),
+    ("cannot be an octave layer", "geometry (stride/padding)"),
+    ("half-size", "pooling geometry"),
+    ("squeeze-excitation", "squeeze-excitation vector"),
+    ("runs on merged maps", "meets a merged op (slice, norm, no rule)"),
+    ("piece of a tuple", "meets a split/chunk piece"),
+    ("no conv produces", "no split source"),
+    ("alpha 0", "alpha 0"),
+)
+
+
+def reason_category(why: str) -> str:
+    """A short category for a reason a conv stayed vanilla (for the one-line summary)."""
+    for key, cat in _CATEGORIES:
+        if key in why:
+            return cat
+    return "other"
+
+
+class UnpricedWarning(UserWarning):
+    """Some ops of the network have no price: the totals exclude them."""
+
+
+def unpriced_message(counts: dict[str, int]) -> str:
+    """``3 ops not priced: torch.cumsum ×2, torch.foo ×1 — totals exclude them``."""
+    n = sum(counts.values())
+    kinds = ", ".join(f"{t} ×{k}" for t, k in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+    return f"{n} op{'s' if n != 1 else ''} not priced: {kinds} — totals exclude them"
+
+
 class Analysis:
     """One network at one α: its plan, its cost per layer and path, its octave network."""
 
-    def __init__(self, source: ModelSource, captured: Captured, the_plan: Plan, model: nn.Module | None) -> None:
+    def __init__(
+        self,
+        source: ModelSource,
+        captured: Captured,
+        the_plan: Plan,
+        model: nn.Module | None,
+        param_count: int | None = None,
+    ) -> None:
         self.source = source
         self.captured = captured
         self.plan = the_plan
         self._model = model
+        self.param_count = param_count
 
     @property
     def alpha(self) -> float:
@@ -131,11 +197,45 @@ class Analysis:
 
     @cached_property
     def rows(self) -> list[dict[str, Any]]:
-        return price(self.plan)
+        rows = price(self.plan)
+        counted = sum(r["params"] for r in rows)
+        if self.param_count is not None and counted != self.param_count:
+            # never silent: parameters no op's rule accounted for (or counted twice) get a row of their own
+            rows.append(
+                {
+                    "layer": "(parameters no op reads)",
+                    "op": "params",
+                    "path": "",
+                    "in_shape": "",
+                    "out_shape": "",
+                    "macs": 0,
+                    "paper_flops": 0,
+                    "fvcore_flops": 0,
+                    "params": self.param_count - counted,
+                    "act_elems": 0,
+                    "note": "module tree count minus the rules' count",
+                    "node": "",
+                    "fmap_elems": 0,
+                }
+            )
+        return rows
 
-    def total(self) -> dict[str, int]:
+    def unpriced_counts(self) -> dict[str, int]:
+        """Ops no rule prices and FlopCounterMode counted nothing for, by target: ``{"torch.cumsum": 1}``."""
+        out: dict[str, int] = {}
+        for n in self.plan.unpriced:
+            t = self.plan.graph[n].target
+            out[t] = out.get(t, 0) + 1
+        return out
+
+    def total(self, warn: bool = True) -> dict[str, int]:
         """Network totals: ``macs``, ``flops``, ``paper_flops``, ``fvcore_flops``, ``params``, ``act_elems``,
-        ``fmap_elems`` and ``act_bytes`` (act_elems × dtype bytes)."""
+        ``fmap_elems`` and ``act_bytes`` (act_elems × dtype bytes).  Ops that nothing priced are never silent:
+        a :class:`UnpricedWarning` names them (``warn=False`` leaves it to the caller)."""
+        if warn and self.plan.unpriced:
+            import warnings
+
+            warnings.warn(unpriced_message(self.unpriced_counts()), UnpricedWarning, stacklevel=2)
         t = totals(self.rows)
         t["act_bytes"] = t["act_elems"] * self.plan.graph.dtype_bytes
         return t
@@ -179,6 +279,10 @@ class Analysis:
                 alpha_out.append(None)
             mode.append(cp.mode if cp is not None else "")
         agg["alpha_in"], agg["alpha_out"], agg["conv_mode"] = alpha_in, alpha_out, mode
+        vanilla = self.vanilla_reasons()
+        agg["vanilla_reason"] = [
+            vanilla.get(self.plan.graph[n].label, "") if self.plan.convs.get(n) else "" for n in agg["node"]
+        ]
         return pd.DataFrame(agg)
 
     def by_path(self) -> Any:
@@ -194,6 +298,37 @@ class Analysis:
     def merges(self) -> list[dict[str, str]]:
         g = self.plan.graph
         return [{"op": g[n].label, "target": g[n].target, "merged_input": g[i].label} for n, i in self.plan.merges]
+
+    def vanilla_reasons(self) -> dict[str, str]:
+        """Why each convolution that is not an octave layer stayed vanilla: ``{conv label: reason}`` (the
+        constraint that kept its output vanilla, else its input's)."""
+        out: dict[str, str] = {}
+        p = self.plan
+        for name, cp in p.convs.items():
+            if cp.mode == "octave":
+                continue
+            node = p.graph[name]
+            why = p.reasons.get(name) or (p.reasons.get(node.inputs[0]) if node.inputs else None)
+            out[node.label] = why or ("alpha 0" if self.alpha == 0 else "its maps are not split")
+        return out
+
+    def conv_summary(self) -> str:
+        """One line: ``41 of 53 convs octave; vanilla: 8 odd size, 3 feed flatten, 1 stem``."""
+        p = self.plan
+        total = len(p.convs)
+        octave = len(p.octave_layers())
+        counts: dict[str, int] = {}
+        for why in self.vanilla_reasons().values():
+            key = reason_category(why)
+            counts[key] = counts.get(key, 0) + 1
+        tail = ", ".join(f"{k} {c}" for c, k in sorted(((c, k) for k, c in counts.items()), reverse=True))
+        return f"{octave} of {total} convs octave" + (f"; vanilla: {tail}" if tail else "")
+
+    def refusals(self) -> list[dict[str, str]]:
+        """Ops the proof by construction found unable to take the split their rule promised: each now runs on
+        merged inputs with a vanilla output (see :meth:`Network.analyze`)."""
+        g = self.plan.graph
+        return [{"op": g[n].label, "target": g[n].target, "why": why} for n, why in self.plan.options.refuse]
 
     def unpriced(self) -> list[dict[str, str]]:
         g = self.plan.graph
@@ -276,8 +411,18 @@ class Network:
             model = self.source.create()
         self.model = model
         self.captured = capture(model, self.input_size, batch, dtype, leaf_modules=self.source.leaf_modules)
+        self.param_count = sum(p.numel() for p in model.parameters())
+        self._meta_gm: Any = None
 
-    def analyze(self, alpha: float, strict_patterns: bool = True) -> Analysis:
+    def analyze(self, alpha: float, strict_patterns: bool = True, prove: bool = True) -> Analysis:
+        """Plan and price the network at ``alpha``.  The plan is proven by construction (``prove``, always on
+        unless asked otherwise): its octave network is built on the meta device and run; an op that cannot take
+        the split its rule promised is refused (its inputs merged, its output vanilla), the network is planned
+        again and the refusal is listed in :meth:`Analysis.refusals`.  A network whose octave version cannot be
+        built at all raises :class:`OctprofError` naming the op."""
+        from octprof.prove import meta_copy, needs_proof
+        from octprof.prove import prove as prove_plan
+
         opts = PlanOptions(
             alpha,
             self.vanilla,
@@ -286,8 +431,33 @@ class Network:
             self.source.stride_pool,
             strict_patterns=strict_patterns,
         )
+        graph = self.captured.graph
+        the_plan = plan(graph, opts)
+        refused: list[tuple[str, str]] = []
+        while prove and needs_proof(the_plan):
+            if self._meta_gm is None:
+                self._meta_gm = meta_copy(self.captured.gm)
+            failures = prove_plan(the_plan, self._meta_gm, self.captured.input_shape, self.captured.dtype)
+            if failures is None:
+                break
+            known = dict(refused)
+            # Refuse the first failure alone while there are few (refusing it may settle failures after it, and the
+            # plan keeps more octave layers); past eight rounds refuse each run's failures together (time bound).
+            if len(refused) < 8:
+                failures = failures[:1]
+            for node, why in failures:
+                if not node or node in known or node not in graph.by_name:
+                    label = graph[node].label if node in graph.by_name else (node or "the network")
+                    raise OctprofError(
+                        f"model: octprof cannot build the octave network at alpha {alpha:g}: {label} fails ({why}). "
+                        "Hint: keep that part vanilla with --vanilla PATTERN, or report the op"
+                    )
+                known[node] = why
+                refused.append((node, why))
+            opts = replace(opts, refuse=tuple(refused), strict_patterns=False)
+            the_plan = plan(graph, opts)
         real = None if any(p.is_meta for p in self.model.parameters()) else self.model
-        return Analysis(self.source, self.captured, plan(self.captured.graph, opts), real)
+        return Analysis(self.source, self.captured, the_plan, real, self.param_count)
 
 
 def analyze(arch: str | nn.Module, alpha: float = 0.5, input_size: Any = None, batch: int = 1, **kw: Any) -> Analysis:
@@ -295,4 +465,13 @@ def analyze(arch: str | nn.Module, alpha: float = 0.5, input_size: Any = None, b
     return Network(arch, input_size, batch, **kw).analyze(alpha)
 
 
-__all__ = ["Analysis", "ModelSource", "Network", "OctprofError", "analyze", "resolve"]
+__all__ = [
+    "Analysis",
+    "ModelSource",
+    "Network",
+    "OctprofError",
+    "UnpricedWarning",
+    "analyze",
+    "resolve",
+    "unpriced_message",
+]

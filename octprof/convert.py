@@ -10,7 +10,9 @@ Every strategy named by a rule's ``convert`` lives here:
   a per-frequency module that calls them on each part;
 - ``add`` / ``mul`` / ``cat``: octprof's pair-aware functions;
 - ``meta``: sizes of a split map are those of the vanilla map it stands for;
-- ``opaque``: split inputs merged back to one full-resolution map (``oct_merge``);
+- ``activation``: as ``per_frequency``; a PReLU with one slope per channel becomes
+  :class:`~octprof.nn.FreqPReLU` (each part takes its channels' slopes);
+- ``merge``: split inputs merged back to one full-resolution map (``oct_merge``) before the op;
 - ``keep``: unchanged (the plan guarantees vanilla inputs).
 
 At α = 0 nothing is split, the graph is left as it was, and the outputs equal the original's exactly.
@@ -28,7 +30,19 @@ from torch import nn
 
 from octprof.core.plan import Plan
 from octprof.core.rules import get_rule
-from octprof.nn import FreqBatchNorm2d, OctConv2d, PerFrequency, oct_add, oct_cat, oct_mul
+from octprof.nn import (
+    FreqBatchNorm2d,
+    FreqPReLU,
+    OctConv2d,
+    PerFrequency,
+    oct_add,
+    oct_cat,
+    oct_div,
+    oct_mul,
+    oct_sub,
+)
+
+BINARY = {"add": oct_add, "mul": oct_mul, "sub": oct_sub, "div": oct_div}
 
 __all__ = ["PerFrequencyCall", "oct_merge_any", "oct_size", "oct_vec_merge", "oct_vec_split", "octify_captured"]
 
@@ -104,11 +118,55 @@ def _set_submodule(root: nn.Module, name: str, new: nn.Module) -> None:
     setattr(parent, child, new)
 
 
-def octify_captured(gm: fx.GraphModule, plan: Plan, conv_cls: type[OctConv2d] = OctConv2d) -> fx.GraphModule:
-    """Rewrite a copy of the traced network ``gm`` into the octave network that ``plan`` describes.
-    ``conv_cls`` builds the octave convolutions (``conv_cls.from_conv``): ``OctConv2d`` or a faster subclass
-    with the same parameters and child names."""
-    gm = copy.deepcopy(gm)
+class SharedCopy(nn.Module):
+    """A network to *prove*, not to run: its own graph and module hierarchy, sharing the leaf modules (and so their
+    parameters) with the traced network; run it with ``torch.fx.Interpreter(net, graph=net.graph)``.  The
+    conversion replaces modules and never changes one in place, so the traced network is left as it was.  Far
+    cheaper than a deep copy and a code generation; the proof uses it on meta networks."""
+
+    def __init__(self, gm: fx.GraphModule) -> None:
+        super().__init__()
+        graph = fx.Graph()
+        out = graph.graph_copy(gm.graph, {})
+        graph.output(out)
+        self.graph = graph
+        for node in graph.nodes:
+            if node.op in ("call_module", "get_attr"):
+                self._share(gm, str(node.target))
+
+    def _share(self, src: nn.Module, target: str) -> None:
+        *path, leaf = target.split(".")
+        dst: nn.Module = self
+        for part in path:
+            src = getattr(src, part)
+            if not hasattr(dst, part) or not isinstance(getattr(dst, part), nn.Module):
+                dst.add_module(part, nn.Module())
+            dst = getattr(dst, part)
+        value = getattr(src, leaf)
+        if isinstance(value, nn.Module):
+            dst.add_module(leaf, value)
+        elif isinstance(value, nn.Parameter):
+            dst.register_parameter(leaf, value)
+        else:
+            setattr(dst, leaf, value)
+
+
+def octify_captured(gm: fx.GraphModule, plan: Plan, conv_cls: type[OctConv2d] = OctConv2d, share: bool = False) -> Any:
+    """Rewrite a copy of the traced network ``gm`` into the octave network that ``plan`` describes (an
+    ``fx.GraphModule``).  ``conv_cls`` builds the octave convolutions (``conv_cls.from_conv``): ``OctConv2d`` or a
+    faster subclass with the same parameters and child names.  ``share``: for the proof on meta networks, a
+    :class:`SharedCopy` (no code generated) whose modules are shared with ``gm`` and, where two call sites convert
+    alike, with each other; a network to run or train is a deep copy."""
+    memo: dict[Any, nn.Module] = {}
+
+    def build(key: Any, make: Any) -> nn.Module:
+        if not share:
+            return make()
+        if key not in memo:
+            memo[key] = make()
+        return memo[key]
+
+    gm = SharedCopy(gm) if share else copy.deepcopy(gm)
     graph = gm.graph
     splits = plan.splits
     op_graph = plan.graph
@@ -127,6 +185,7 @@ def octify_captured(gm: fx.GraphModule, plan: Plan, conv_cls: type[OctConv2d] = 
     def replace(node: fx.Node, new: fx.Node) -> None:
         new.meta = dict(node.meta)
         origin[new] = origin.get(node, node.name)
+        new.meta["octprof_origin"] = origin[new]
         node.replace_all_uses_with(new)
         graph.erase_node(node)
 
@@ -140,9 +199,11 @@ def octify_captured(gm: fx.GraphModule, plan: Plan, conv_cls: type[OctConv2d] = 
             if cp.mode == "octave" and node.op == "call_module":
                 assert cp.spec is not None
                 conv = gm.get_submodule(node.target)
-                _set_submodule(
-                    gm, node.target, conv_cls.from_conv(conv, cp.spec.alpha_in, cp.spec.alpha_out, stride_rule)
+                key = ("conv", repr(conv), conv.weight.dtype, cp.spec.alpha_in, cp.spec.alpha_out, stride_rule)
+                octave = build(
+                    key, lambda c=conv, s=cp.spec: conv_cls.from_conv(c, s.alpha_in, s.alpha_out, stride_rule)
                 )
+                _set_submodule(gm, node.target, octave)
             elif cp.mode == "vector":
                 src = node.args[0]
                 if split(src):
@@ -156,7 +217,8 @@ def octify_captured(gm: fx.GraphModule, plan: Plan, conv_cls: type[OctConv2d] = 
         elif strategy == "batch_norm" and any_split(node) and node.op == "call_module":
             bn = gm.get_submodule(node.target)
             s = splits[node.name]
-            _set_submodule(gm, node.target, FreqBatchNorm2d.from_bn(bn, (s.high, s.low)))
+            key = ("bn", repr(bn), bn.training, s.high, s.low)
+            _set_submodule(gm, node.target, build(key, lambda b=bn, s=s: FreqBatchNorm2d.from_bn(b, (s.high, s.low))))
         elif strategy == "per_frequency" and any_split(node):
             if node.op == "call_module":
                 _set_submodule(gm, node.target, PerFrequency(gm.get_submodule(node.target)))
@@ -165,12 +227,12 @@ def octify_captured(gm: fx.GraphModule, plan: Plan, conv_cls: type[OctConv2d] = 
                 name = f"_octprof_{node.name}"
                 method = node.op == "call_method"
                 src = node.args[0]
-                gm.add_submodule(name, PerFrequencyCall(node.target, tuple(node.args[1:]), dict(node.kwargs), method))
+                gm.add_module(name, PerFrequencyCall(node.target, tuple(node.args[1:]), dict(node.kwargs), method))
                 with graph.inserting_before(node):
                     new = graph.call_module(name, (src,))
                 replace(node, new)
-        elif strategy in ("add", "mul") and any_split(node):
-            fn = oct_add if strategy == "add" else oct_mul
+        elif strategy in BINARY and any_split(node):
+            fn = BINARY[strategy]
             with graph.inserting_before(node):
                 new = graph.call_function(fn, (node.args[0], node.args[1]))
             replace(node, new)
@@ -195,12 +257,30 @@ def octify_captured(gm: fx.GraphModule, plan: Plan, conv_cls: type[OctConv2d] = 
             with graph.inserting_before(node):
                 new = graph.call_function(fn, args)
             replace(node, new)
-        elif strategy == "opaque":
+        elif strategy == "activation" and any_split(node) and node.op == "call_module":
+            act = gm.get_submodule(node.target)
+            if isinstance(act, nn.PReLU) and act.num_parameters > 1:
+                s = splits[node.name]
+                _set_submodule(gm, node.target, FreqPReLU.from_prelu(act, (s.high, s.low)))
+            else:
+                _set_submodule(gm, node.target, PerFrequency(act))
+        elif strategy == "activation" and any_split(node):
+            counter += 1
+            name = f"_octprof_{node.name}"
+            gm.add_module(
+                name, PerFrequencyCall(node.target, tuple(node.args[1:]), dict(node.kwargs), node.op == "call_method")
+            )
+            with graph.inserting_before(node):
+                new = graph.call_module(name, (node.args[0],))
+            replace(node, new)
+        elif strategy == "merge":
             for src in list(node.all_input_nodes):
                 if split(src):
                     with graph.inserting_before(node):
                         merged = graph.call_function(oct_merge_any, (src,))
                     node.replace_input_with(src, merged)
+    if share:
+        return gm
     graph.lint()
     gm.recompile()
     return gm

@@ -229,6 +229,7 @@ class GateResult:
     baseline: Baseline
     current: Baseline
     rows: list[dict[str, Any]]
+    unpriced: dict[str, int] = field(default_factory=dict)  # ops nothing priced today, by target
 
     @property
     def regressions(self) -> list[dict[str, Any]]:
@@ -255,6 +256,10 @@ class GateResult:
         )
         if counts["missing"]:
             text += f", {counts['missing']} missing"
+        if self.unpriced:
+            from octprof.analysis import unpriced_message
+
+            text += f"; {unpriced_message(self.unpriced)}"
         return text
 
     def failure_message(self, limit: int = 5) -> str:
@@ -408,6 +413,9 @@ def load(path: str | os.PathLike[str], check_archs: bool = True) -> Baseline:
 # ------------------------------------------------------------------------------------------------- computing
 
 
+_LAST_UNPRICED: dict[str, int] = {}  # ops nothing priced in the last measure(), by target
+
+
 def _current_rows(entries: Sequence[Entry]) -> dict[tuple[Any, ...], dict[str, Any]]:
     """Price every entry with ``network_table``, one call per (arch, input size, batch)."""
     from octprof.report import network_table
@@ -416,6 +424,7 @@ def _current_rows(entries: Sequence[Entry]) -> dict[tuple[Any, ...], dict[str, A
     for e in entries:
         groups.setdefault((e.arch, size_text(e.input_size), e.batch), []).append(e)
     out: dict[tuple[Any, ...], dict[str, Any]] = {}
+    _LAST_UNPRICED.clear()
     for (arch, _, batch), group in groups.items():
         alphas = sorted({e.alpha for e in group})
         try:
@@ -426,6 +435,8 @@ def _current_rows(entries: Sequence[Entry]) -> dict[tuple[Any, ...], dict[str, A
             raise bad(
                 "arch", arch, f"pricing failed ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})"
             ) from None
+        for target, k in df.attrs.get("unpriced", {}).items():
+            _LAST_UNPRICED[target] = _LAST_UNPRICED.get(target, 0) + k
         by_alpha = {float(r["alpha"]): r for r in df.to_dict("records")}
         for e in group:
             out[e.key] = by_alpha[e.alpha]
@@ -487,7 +498,9 @@ def check(baseline: Baseline | str | os.PathLike[str]) -> GateResult:
     """Recompute ``baseline`` (a :class:`Baseline` or a file) and compare."""
     if not isinstance(baseline, Baseline):
         baseline = load(baseline)
-    return compare(baseline, measure(baseline))
+    result = compare(baseline, measure(baseline))
+    result.unpriced = dict(_LAST_UNPRICED)
+    return result
 
 
 def create(

@@ -232,6 +232,11 @@ def kernels(analysis: Any, impl: str = "fast") -> list[Kernel]:
             if n_ == node.name:
                 s = plan.splits[src]
                 out.append(_mem(node, "merge", 2 * s.elems + _numel(s.shape), db))
+        counted = node.attrs.get("counted_flops", 0) // 2 if kind == "unknown" else 0
+        if counted:  # an op with no rule that does arithmetic (matmul, attention, other convs): one GEMM-like kernel
+            io = sum(_numel(s) for s in node.in_shapes) + _numel(node.out_shape)
+            out.append(Kernel(node.name, node.label, "", "conv", counted, io * db))
+            continue
         outs = plan.splits[node.name].parts() if node.name in plan.splits else [("", node.out_shape)]
         total = sum(_numel(s) for _, s in outs) or 1
         in_elems = sum(_numel(s) for s in node.in_shapes)

@@ -56,6 +56,10 @@ __all__ = [
 # Activations that keep their output for the backward pass (the rest keep their input; ReLU6 is a hardtanh, which
 # keeps its input).
 _SAVE_OUTPUT = ("relu", "sigmoid", "tanh", "elu")
+# data-movement ops (rule "data") whose results are views of their input
+_DATA_VIEWS = ("split", "chunk", "unbind", "narrow", "expand", "expand_as")
+# kinds whose saved-for-backward bytes the model only estimates (the input of the op)
+APPROXIMATE_SAVED = ("norm", "unknown")
 _VIEW_METHODS = ("flatten", "view", "reshape", "squeeze", "unsqueeze", "permute", "transpose", "contiguous")
 
 
@@ -172,6 +176,12 @@ class MemoryModel:
             by_node[op.node] = by_node.get(op.node, 0) + extra
         return by_node, sum(by_node.values())
 
+    def approximate_ops(self) -> list[str]:
+        """Ops whose saved-for-backward bytes are an estimate (norms, ops with no rule): the model assumes they keep
+        their input.  Empty when ``saved_bytes`` is exact by PyTorch's derivative formulas."""
+        g = self.plan.graph
+        return [n.label for n in g if n.kind in APPROXIMATE_SAVED or (n.kind == "data" and n.out_shape is None)]
+
     @property
     def saved_bytes(self) -> int:
         """Bytes of the distinct tensors autograd keeps for the backward pass (training)."""
@@ -188,6 +198,7 @@ class MemoryModel:
             "peak_bytes": self.peak_bytes,
             "peak_at": self.peak_node,
             "saved_bytes": self.saved_bytes,
+            "saved_exact": not self.approximate_ops(),
             "input_bytes": self.input_bytes,
             "output_bytes": self.output_bytes,
         }
@@ -351,6 +362,8 @@ class _Builder:
             (kind == "flatten" and target.rsplit(".", 1)[-1] in _VIEW_METHODS)
             or (kind == "dropout" and "clone" not in target)
             or (kind == "flatten" and "flatten" in target)
+            or kind == "slice"
+            or (kind == "data" and target.rsplit(".", 1)[-1] in _DATA_VIEWS)
         )
         produced: dict[str, int] = {}
         for part, shape in outs:
@@ -374,7 +387,15 @@ class _Builder:
     def saves(self, node: Any, op: _Op, consumes: list[int], out: int, shape: Shape) -> None:
         kind = node.kind
         target = str(node.target).lower().rsplit(".", 1)[-1]
-        if kind in ("add", "cat", "upsample", "flatten", "dropout", "output", "meta"):
+        if kind in ("add", "sub", "cat", "upsample", "flatten", "dropout", "output", "meta", "slice"):
+            return
+        if kind == "data":  # views, padding, rolling, flipping keep nothing; softmax keeps its output
+            if "softmax" in target:
+                op.saves += [out]
+            return
+        if kind == "div":  # a / b keeps b (and a, for b's gradient) when b is a tensor
+            if len(consumes) > 1:
+                op.saves += consumes[:2]
             return
         if kind == "batch_norm":
             op.saves += consumes[:1]
@@ -393,6 +414,13 @@ class _Builder:
         elif kind == "adaptive_max_pool2d":
             op.saves += consumes[:1]
             op.saved_extra += 8 * math.prod(shape)
+        elif kind == "conv2d" and node.attrs.get("padding_mode", "zeros") != "zeros" and node.in_shapes:
+            # reflect / replicate / circular: the padding keeps the input (its backward reads it), and the conv
+            # keeps the padded copy
+            op.saves += consumes[:1]
+            n, c, h, w = node.in_shapes[0]
+            ph, pw = node.attrs["padding"] if not isinstance(node.attrs["padding"], str) else (0, 0)
+            op.saved_extra += n * c * (h + 2 * ph) * (w + 2 * pw) * self.tensors[consumes[0]].dtype_bytes
         else:  # convolutions, linear layers, average pooling and ops without a rule keep their input
             op.saves += consumes[:1]
 
@@ -685,6 +713,7 @@ def memory_table(
             "act_bytes": s["act_bytes"],
             "peak_bytes": s["peak_bytes"],
             "saved_bytes": s["saved_bytes"],
+            "saved_exact": s["saved_exact"],
             "peak_at": s["peak_at"],
         }
         if measure or check:

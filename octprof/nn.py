@@ -18,6 +18,7 @@ from octprof.core.layer import OctConvSpec, conv_paths
 
 __all__ = [
     "FreqBatchNorm2d",
+    "FreqPReLU",
     "OctConv2d",
     "OctPair",
     "PerFrequency",
@@ -185,8 +186,11 @@ class OctConv2d(nn.Module):
     def from_conv(cls, conv: nn.Conv2d, alpha_in: float, alpha_out: float, stride_rule: str = "pool") -> OctConv2d:
         """An octave layer shaped like ``conv``; its paths take the matching slices of ``conv``'s weights
         where the slicing is exact (no groups, or depthwise), so that α = 0 reproduces ``conv``."""
-        if conv.padding_mode != "zeros" or isinstance(conv.padding, str):
-            raise bad("padding", conv.padding, "octave layers need explicit zero padding")
+        from octprof.trace import explicit_padding
+
+        padding = explicit_padding(conv)
+        if conv.padding_mode != "zeros" or isinstance(padding, str):
+            raise bad("padding", conv.padding, "octave layers need zero padding ('same' only with an odd kernel)")
         stride = conv.stride[0]
         if conv.stride[0] != conv.stride[1] or stride not in (1, 2):
             raise bad("stride", conv.stride, "octave layers support stride 1 or 2 (equal on both axes)")
@@ -195,7 +199,7 @@ class OctConv2d(nn.Module):
             conv.out_channels,
             conv.kernel_size,
             stride,
-            conv.padding,  # type: ignore[arg-type]
+            padding,
             conv.dilation,
             conv.groups,
             conv.bias is not None,
@@ -257,6 +261,13 @@ def _binary(op: Any, a: Any, b: Any) -> Any:
     if a_pair and b_pair:
         return tuple(None if (x is None and y is None) else op(x, y) for x, y in zip(a, b))
     pair, other = (a, b) if a_pair else (b, a)
+    total = sum(p.shape[1] for p in pair if p is not None)
+    per_channel = isinstance(other, Tensor) and other.dim() == 4 and other.shape[0] == 1
+    if per_channel and other.shape[1] == total > 1 and other.shape[2:] == (1, 1):
+        # a per-channel parameter (layer scale): each part takes its channels
+        hc = pair[0].shape[1] if pair[0] is not None else 0
+        split = (other[:, :hc], other[:, hc:])
+        return tuple(None if p is None else (op(p, o) if a_pair else op(o, p)) for p, o in zip(pair, split))
     if isinstance(other, Tensor) and other.dim() > 0 and other.numel() > 1:
         raise ValueError("octave op: a split map meets a vanilla tensor that is not a scalar")
     return tuple(None if p is None else (op(p, other) if a_pair else op(other, p)) for p in pair)
@@ -270,6 +281,16 @@ def oct_add(a: Any, b: Any) -> Any:
 def oct_mul(a: Any, b: Any) -> Any:
     """``a * b`` per frequency; a per-channel gate ``(N, C, 1, 1)`` split alike broadcasts over each part."""
     return _binary(torch.mul, a, b)
+
+
+def oct_sub(a: Any, b: Any) -> Any:
+    """``a - b`` per frequency (both split alike, or one of them a scalar)."""
+    return _binary(torch.sub, a, b)
+
+
+def oct_div(a: Any, b: Any) -> Any:
+    """``a / b`` per frequency (both split alike, or one of them a scalar)."""
+    return _binary(torch.div, a, b)
 
 
 def oct_cat(tensors: Sequence[OctLike], dim: int = 1) -> OctLike:
@@ -320,7 +341,7 @@ class FreqBatchNorm2d(nn.Module):
                 bn.momentum,
                 bn.affine,
                 bn.track_running_stats,
-                device=bn.weight.device if bn.affine else None,
+                device=next((t.device for t in (bn.weight, bn.running_mean) if t is not None), None),
             )
             with torch.no_grad():
                 if bn.affine:
@@ -338,3 +359,34 @@ class FreqBatchNorm2d(nn.Module):
     def forward(self, x: OctLike) -> OctLike:
         h, l = _parts(x)
         return (None if h is None else self.high(h)), (None if l is None else self.low(l))  # type: ignore[misc]
+
+
+class FreqPReLU(nn.Module):
+    """A PReLU with one slope per channel, split like its map: the high part takes the first channels' slopes, the
+    low part the rest (a PReLU with one shared slope runs per frequency as it is)."""
+
+    def __init__(self, high: nn.PReLU | None, low: nn.PReLU | None) -> None:
+        super().__init__()
+        self.high = high
+        self.low = low
+
+    @classmethod
+    def from_prelu(cls, act: nn.PReLU, channels: tuple[int, int]) -> FreqPReLU:
+        w = act.weight.detach()
+
+        def part(sl: slice, c: int) -> nn.PReLU | None:
+            if c == 0:
+                return None
+            p = nn.PReLU(c, device=w.device, dtype=w.dtype)
+            with torch.no_grad():
+                p.weight.copy_(w[sl])
+            return p
+
+        high, low = channels
+        return cls(part(slice(0, high), high), part(slice(high, high + low), low))
+
+    def forward(self, x: OctLike) -> OctLike:
+        if isinstance(x, Tensor):
+            raise ValueError("FreqPReLU: expected a (high, low) pair")
+        h, l = x
+        return (None if h is None else self.high(h), None if l is None else self.low(l))  # type: ignore[misc]

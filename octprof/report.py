@@ -31,29 +31,79 @@ def network_table(
     stride_rule: str | None = None,
     check: bool = False,
     progress: Callable[[Iterable[Any]], Iterable[Any]] | None = None,
+    jobs: int = 1,
 ) -> pd.DataFrame:
     """One row per (architecture, α): totals in every convention and each total relative to α = 0 of the same
     architecture (``*_rel``, from a vanilla plan priced in the same call).  ``archs`` are zoo names,
-    ``torchvision:NAME``, ``module.path:factory`` or modules.  ``check`` adds fvcore's and FlopCounterMode's
-    counts on the real octave network and an ``agree`` column."""
-    from octprof.analysis import Network
+    ``torchvision:NAME``, ``timm:NAME``, ``module.path:factory`` or modules.  ``check`` adds fvcore's and
+    FlopCounterMode's counts on the real octave network and an ``agree`` column.  ``jobs`` > 1 prices the
+    networks named by strings in that many processes (rows keep the order of ``archs``).
 
+    ``df.attrs["unpriced"]``: ops nothing priced, per target; ``df.attrs["conv_summary"]``: per (arch, α) the
+    line "N of M convs octave; vanilla: ...".
+    """
     if isinstance(archs, (str,)) or not isinstance(archs, Sequence):
         archs = [archs]
     grid = parse_grid(alphas) if not isinstance(alphas, list) else parse_grid(list(alphas))
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        from octprof.core.errors import bad
+
+        raise bad("--jobs", jobs, "expected a positive number of processes")
+    args = (grid, input_size, batch, tuple(vanilla), stride_rule, check)
+    results: list[Any] = [None] * len(archs)
+    parallel = [i for i, a in enumerate(archs) if isinstance(a, str)] if jobs > 1 and len(archs) > 1 else []
+    if parallel:
+        import concurrent.futures as cf
+        import multiprocessing as mp
+
+        ctx = mp.get_context("spawn")  # a fresh interpreter per worker: no forked torch threads
+        with cf.ProcessPoolExecutor(max_workers=min(jobs, len(parallel)), mp_context=ctx) as pool:
+            futures = {pool.submit(price_arch, archs[i], *args): i for i in parallel}
+            done = cf.as_completed(futures)
+            for fut in progress(done) if progress else done:
+                results[futures[fut]] = fut.result()
+    serial = [i for i in range(len(archs)) if results[i] is None]
+    for i in progress(serial) if progress and not parallel else serial:
+        results[i] = price_arch(archs[i], *args)
     rows: list[dict[str, Any]] = []
-    jobs = [(arch, a) for arch in archs for a in grid]
-    it: Iterable[Any] = progress(jobs) if progress else jobs
-    nets: dict[int, Any] = {}
-    base: dict[int, dict[str, int]] = {}
-    for arch, a in it:
-        key = id(arch) if not isinstance(arch, str) else hash(arch)
-        if key not in nets:
-            nets[key] = Network(arch, input_size, batch, vanilla=vanilla, stride_rule=stride_rule, meta=not check)
-            base[key] = nets[key].analyze(0.0, strict_patterns=False).total()
-        net = nets[key]
+    unpriced: dict[tuple[str, str], int] = {}
+    summaries: dict[tuple[str, float], str] = {}
+    for arch_rows, arch_unpriced, arch_summaries in results:
+        rows += arch_rows
+        unpriced.update(arch_unpriced)
+        summaries.update(arch_summaries)
+    df = pd.DataFrame(rows)
+    counts: dict[str, int] = {}
+    for (_, target), k in unpriced.items():
+        counts[target] = counts.get(target, 0) + k
+    df.attrs["unpriced"] = counts  # per op target: how many ops no rule and no counter priced (over networks)
+    df.attrs["conv_summary"] = summaries  # (arch, alpha) -> "41 of 53 convs octave; vanilla: ..."
+    return df
+
+
+def price_arch(
+    arch: Any,
+    grid: Sequence[float],
+    input_size: Any,
+    batch: int,
+    vanilla: Sequence[str],
+    stride_rule: str | None,
+    check: bool,
+) -> tuple[list[dict[str, Any]], dict[tuple[str, str], int], dict[tuple[str, float], str]]:
+    """The rows of one architecture over ``grid`` (see :func:`network_table`), its unpriced ops and its
+    one-line conv summaries; a top-level function so that worker processes can run it."""
+    from octprof.analysis import Network
+
+    net = Network(arch, input_size, batch, vanilla=vanilla, stride_rule=stride_rule, meta=not check)
+    base = net.analyze(0.0, strict_patterns=False).total(warn=False)
+    rows: list[dict[str, Any]] = []
+    unpriced: dict[tuple[str, str], int] = {}
+    summaries: dict[tuple[str, float], str] = {}
+    for a in grid:
         an = net.analyze(a)
-        t = an.total()
+        t = an.total(warn=False)
+        for target, k in an.unpriced_counts().items():
+            unpriced[(net.source.name, target)] = max(unpriced.get((net.source.name, target), 0), k)
         row: dict[str, Any] = {
             "arch": net.source.name,
             "alpha": a,
@@ -62,10 +112,13 @@ def network_table(
         }
         row.update({c: t[c] for c in TOTAL_COLUMNS})
         for c in RELATIVE_COLUMNS:
-            row[f"{c}_rel"] = round(t[c] / base[key][c], 4) if base[key][c] else None
+            row[f"{c}_rel"] = round(t[c] / base[c], 4) if base[c] else None
         row["octave_layers"] = len(an.plan.octave_layers())
         row["merges"] = len(an.plan.merges)
         row["unpriced"] = len(an.plan.unpriced)
+        row["unpriced_ops"] = ", ".join(f"{t} ×{k}" for t, k in sorted(an.unpriced_counts().items()))
+        row["refused"] = len(an.plan.options.refuse)
+        summaries[(net.source.name, a)] = an.conv_summary()
         if check:
             cc = an.crosscheck()
             row["fvcore"] = cc["fvcore"]
@@ -73,7 +126,7 @@ def network_table(
             row["module_params"] = cc["module_params"]
             row["agree"] = cc["agree"]
         rows.append(row)
-    return pd.DataFrame(rows)
+    return rows, unpriced, summaries
 
 
 def layer_table(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import operator
 import re
 import warnings
 from collections.abc import Iterable, Sequence
@@ -104,13 +105,34 @@ def _tensor_inputs(node: fx.Node) -> list[fx.Node]:
     return out
 
 
+def explicit_padding(conv: nn.Conv2d) -> tuple[int, int] | str:
+    """A conv's padding as two integers; ``padding='same'`` becomes the symmetric padding it stands for where
+    there is one (odd effective kernel), ``'valid'`` becomes 0; else the string is kept (no octave layer)."""
+    if not isinstance(conv.padding, str):
+        return _pair(conv.padding)
+    if conv.padding == "valid":
+        return (0, 0)
+    k, d = _pair(conv.kernel_size), _pair(conv.dilation)
+    span = [di * (ki - 1) for ki, di in zip(k, d)]
+    if all(s % 2 == 0 for s in span):
+        return (span[0] // 2, span[1] // 2)
+    return conv.padding
+
+
+def _get_attr(gm: fx.GraphModule, target: str) -> Any:
+    obj: Any = gm
+    for part in target.split("."):
+        obj = getattr(obj, part, None)
+    return obj
+
+
 def _module_attrs(kind: str, m: nn.Module) -> dict[str, Any]:
     if kind == "conv2d":
         assert isinstance(m, nn.Conv2d)
         return {
             "kernel_size": _pair(m.kernel_size),
             "stride": _pair(m.stride),
-            "padding": m.padding if isinstance(m.padding, str) else _pair(m.padding),
+            "padding": explicit_padding(m),
             "dilation": _pair(m.dilation),
             "groups": m.groups,
             "bias": m.bias is not None,
@@ -122,6 +144,9 @@ def _module_attrs(kind: str, m: nn.Module) -> dict[str, Any]:
         return {"in_features": m.in_features, "out_features": m.out_features, "bias": m.bias is not None}
     if kind == "batch_norm":
         return {"affine": bool(getattr(m, "affine", True))}
+    if kind == "norm":
+        affine = getattr(m, "elementwise_affine", getattr(m, "affine", False))
+        return {"affine": bool(affine)}
     if kind in ("max_pool2d", "avg_pool2d"):
         k = _pair(m.kernel_size)  # type: ignore[attr-defined]
         stride = m.stride if m.stride is not None else k  # type: ignore[attr-defined]
@@ -236,9 +261,34 @@ def capture(
     return Captured(gm, graph, shape, dtype)
 
 
+class _CountingShapeProp:
+    """``ShapeProp`` that also records what ``torch.utils.flop_counter.FlopCounterMode`` counts for every node
+    (``node.meta["octprof_flops"]``): the independent count that prices ops no rule covers (matmul, einsum,
+    attention, transposed and 1-/3-d convolutions) and proves that nothing is priced at zero unseen."""
+
+    def __init__(self, gm: fx.GraphModule, fake_mode: Any = None) -> None:
+        from torch.fx.passes.shape_prop import ShapeProp
+        from torch.utils.flop_counter import FlopCounterMode
+
+        counter = FlopCounterMode(display=False)
+
+        class _Prop(ShapeProp):
+            def run_node(self, n: fx.Node) -> Any:
+                before = counter.get_total_flops()
+                out = super().run_node(n)
+                n.meta["octprof_flops"] = int(counter.get_total_flops() - before)
+                return out
+
+        self.prop = _Prop(gm, fake_mode=fake_mode) if fake_mode is not None else _Prop(gm)
+        self.counter = counter
+
+    def propagate(self, x: Any) -> Any:
+        with self.counter:
+            return self.prop.propagate(x)
+
+
 def _propagate(gm: fx.GraphModule, shape: tuple[int, ...], dtype: torch.dtype, model: nn.Module) -> None:
     from torch._subclasses.fake_tensor import FakeTensorMode
-    from torch.fx.passes.shape_prop import ShapeProp
 
     was_training = model.training
     gm.eval()
@@ -250,12 +300,12 @@ def _propagate(gm: fx.GraphModule, shape: tuple[int, ...], dtype: torch.dtype, m
         with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
             warnings.simplefilter("ignore")
             if device.type == "meta":  # a model built on the meta device: meta kernels, no fake mode needed
-                ShapeProp(gm).propagate(torch.empty(shape, dtype=dtype, device="meta"))
+                _CountingShapeProp(gm).propagate(torch.empty(shape, dtype=dtype, device="meta"))
             else:
                 fake_mode = FakeTensorMode(allow_non_fake_inputs=True)
                 with fake_mode:
                     x = torch.empty(shape, dtype=dtype, device=device)
-                ShapeProp(gm, fake_mode=fake_mode).propagate(x)
+                _CountingShapeProp(gm, fake_mode=fake_mode).propagate(x)
     except Exception as e:
         cause = e.__cause__ or e.__context__ or e
         msg = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
@@ -284,6 +334,10 @@ def _to_opgraph(gm: fx.GraphModule, dtype: torch.dtype) -> OpGraph:
     nodes: list[OpNode] = []
     inputs: list[str] = []
     outputs: list[str] = []
+    calls: dict[str, int] = {}
+    for n in gm.graph.nodes:
+        if n.op == "call_module":
+            calls[str(n.target)] = calls.get(str(n.target), 0) + 1
     for n in gm.graph.nodes:
         r: Rule | None = None
         attrs: dict[str, Any] = {}
@@ -293,6 +347,9 @@ def _to_opgraph(gm: fx.GraphModule, dtype: torch.dtype) -> OpGraph:
             inputs.append(n.name)
         elif n.op == "get_attr":
             kind, target = "constant", str(n.target)
+            value = _get_attr(gm, str(n.target))
+            if isinstance(value, nn.Parameter):
+                attrs = {"param_elems": value.numel()}
         elif n.op == "output":
             kind, target = "output", "output"
             outputs.extend(i.name for i in _tensor_inputs(n))
@@ -303,6 +360,9 @@ def _to_opgraph(gm: fx.GraphModule, dtype: torch.dtype) -> OpGraph:
             target = _qualname(type(m))
             module = str(n.target)
             attrs = _module_attrs(kind, m)
+            # every parameter the module holds, counted once however often it is called: the rules of modules
+            # that do not read them one by one (norms, transposed and 1-/3-d convs, unknown modules) price these
+            attrs["module_params"] = sum(p.numel() for p in m.parameters())
         elif n.op == "call_function":
             target = _qualname(n.target)
             r = match_function(target)
@@ -316,6 +376,13 @@ def _to_opgraph(gm: fx.GraphModule, dtype: torch.dtype) -> OpGraph:
             module = _owner(n)
             if kind == "cat":
                 attrs = {"dim": int(_arg(n, 1, "dim", 0))}
+        if kind == "meta" and n.op == "call_function" and n.target is operator.getitem and _shape(n.args[0]):
+            kind, r = "slice", None  # indexing a tensor (a slice or a crop), not a tuple of outputs
+        if kind == "unknown" and _shape(n) is None and not any(_shape(i) for i in _tensor_inputs(n)):
+            kind = "meta"  # arithmetic on sizes and assertions (``h // 2``, ``torch._assert``): no tensor involved
+        attrs["counted_flops"] = int(n.meta.get("octprof_flops", 0))
+        if n.op == "call_module":
+            attrs["module_calls"] = calls.get(str(n.target), 1)
         tin = [i for i in _tensor_inputs(n) if i.op != "get_attr" or _shape(i) is not None]
         ins = [i for i in tin if _shape(i) is not None]
         if kind == "conv2d" and attrs.get("functional"):

@@ -27,6 +27,31 @@ def progress_bar(jobs: Any, label: str = "pricing") -> Any:
     return tqdm(jobs, desc=label, unit="net", leave=False, disable=None, file=sys.stderr)
 
 
+def expand_timm(pattern: str) -> list[str]:
+    """``timm:resnet1*`` → every timm model that matches (``timm.list_models``)."""
+    try:
+        import timm
+    except ImportError:
+        raise bad("--arch", pattern, "timm is not installed", "pip install 'octprof[timm]'") from None
+    names = timm.list_models(pattern.split(":", 1)[1])
+    if not names:
+        raise bad("--arch", pattern, "the pattern matches no timm model", "see timm.list_models('PATTERN')")
+    return [f"timm:{n}" for n in names]
+
+
+def _unpriced(counts: dict[str, int], notes: list[str], strict: bool) -> None:
+    """Ops nothing priced: one line on stderr and a note in every output format; an error under ``--strict``."""
+    if not counts:
+        return
+    from octprof.analysis import unpriced_message
+
+    msg = unpriced_message(counts)
+    if strict:
+        raise click.ClickException(f"--strict: {msg}")
+    click.echo(f"warning: {msg}", err=True)
+    notes.append(msg)
+
+
 def _columns(text: str | None, df: Any) -> list[str] | None:
     if not text:
         return None
@@ -82,6 +107,18 @@ def _columns(text: str | None, df: Any) -> list[str] | None:
 )
 @click.option("--per-layer", is_flag=True, help="One row per layer (of one network at one α).")
 @click.option(
+    "--jobs",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Price the networks of a sweep in this many processes.",
+)
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Fail (exit 1) when an op is not priced (no rule, and FlopCounterMode counts nothing for it).",
+)
+@click.option(
     "--check",
     is_flag=True,
     help="Build the real octave network and count it with fvcore and "
@@ -100,6 +137,8 @@ def table(
     stride_rule: str | None,
     columns: str | None,
     per_layer: bool,
+    jobs: int,
+    strict: bool,
     check: bool,
     fmt: str | None,
     output: str | None,
@@ -115,6 +154,8 @@ def table(
             from octprof.zoo import list_models
 
             names += list_models()
+        elif a.startswith("timm:") and any(c in a for c in "*?["):
+            names += expand_timm(a)
         else:
             names.append(a)
     names += list(models)
@@ -131,12 +172,23 @@ def table(
         notes = list(NOTES)
         for m in an.merges():
             notes.append(f"merge: {m['merged_input']} is merged back to one map before {m['op']} ({m['target']})")
+        notes.append(an.conv_summary())
+        for r in an.refusals():
+            notes.append(f"refused: {r['op']} cannot take a split map ({r['why']}); it runs on merged maps")
+        _unpriced(an.unpriced_counts(), notes, strict)
         emit(df.to_dict("records"), fmt, output, _columns(columns, df), notes=notes)
         return
     df = network_table(
-        names, alpha, size, batch, vanilla, stride_rule, check=check, progress=lambda jobs: progress_bar(jobs)
+        names, alpha, size, batch, vanilla, stride_rule, check=check, progress=lambda it: progress_bar(it), jobs=jobs
     )
+    cols = _columns(columns, df)
+    if cols is not None and df.attrs.get("unpriced") and "unpriced_ops" not in cols:
+        cols.append("unpriced_ops")  # what nothing priced travels in every format, whatever --columns says
     notes = list(NOTES)
+    for (arch, a), line in df.attrs.get("conv_summary", {}).items():
+        if a == max(alpha):  # one line per network, at the largest alpha of the grid
+            notes.append(f"{arch} at alpha {a:g}: {line}")
+    _unpriced(df.attrs.get("unpriced", {}), notes, strict)
     if check:
         from octprof.crosscheck import CONVENTIONS
 
@@ -145,7 +197,7 @@ def table(
             "FlopCounterMode's (compare with flops)",
             *CONVENTIONS,
         ]
-    emit(df.to_dict("records"), fmt, output, _columns(columns, df), notes=notes)
+    emit(df.to_dict("records"), fmt, output, cols, notes=notes)
     if check and not df["agree"].all():
         bad_rows = df[~df["agree"]]
         raise click.ClickException(

@@ -41,6 +41,8 @@ class PlanOptions:
     stride_pool: tuple[str, ...] = ()
     stem_vanilla: bool = True
     strict_patterns: bool = True
+    # ops the proof found unable to take the split their rule promised: (node, why); each runs on merged inputs
+    refuse: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "alpha", check_alpha("alpha", self.alpha))
@@ -200,6 +202,8 @@ def plan(graph: OpGraph, options: PlanOptions) -> Plan:
         if r.flow == "same":
             assert n.out_shape is not None
             for i in _map_inputs(graph, n):
+                if graph[i].kind == "constant":  # a parameter stays one tensor; the convert step slices it
+                    continue
                 if graph[i].out_shape[1] == n.out_shape[1]:  # type: ignore[index]
                     uf.union(n.name, i)
         elif r.flow == "conv" and conv_rule.octave_ok(n) and conv_rule.depthwise(n):
@@ -221,6 +225,11 @@ def plan(graph: OpGraph, options: PlanOptions) -> Plan:
     for p in graph.inputs:
         if graph[p].is_map:
             force(p, "network input")
+    refused = dict(options.refuse)
+    for n in graph:
+        # a conv or batch norm module called from several places becomes one octave module: keep it vanilla
+        if n.kind in ("conv2d", "batch_norm") and n.attrs.get("module_calls", 1) > 1 and n.is_map:
+            refused.setdefault(n.name, f"module {n.module} is called {n.attrs['module_calls']} times")
     alpha_of: dict[str, float] = {}
     cat_of: dict[str, list[str]] = {}
     gpool_of: dict[str, list[str]] = {}
@@ -232,6 +241,12 @@ def plan(graph: OpGraph, options: PlanOptions) -> Plan:
             if (h, w) != (1, 1) and (h % 2 or w % 2):
                 force(n.name, f"odd size {h}x{w}")
         ins = _map_inputs(graph, n)
+        if n.name in refused:
+            for i in ins:
+                force(i, f"feeds {n.label}, which cannot take a split map ({refused[n.name]})")
+            if n.is_map:
+                force(n.name, f"{n.label} cannot take a split map ({refused[n.name]})")
+            continue
         if r.flow == "vanilla":
             for i in ins:
                 force(i, f"feeds {n.kind} {n.label}")
@@ -255,9 +270,10 @@ def plan(graph: OpGraph, options: PlanOptions) -> Plan:
                 cat_of.setdefault(uf.find(n.name), []).append(n.name)
         elif r.flow == "conv" and n.is_map:
             if not conv_rule.octave_ok(n):
-                force(n.name, f"conv {n.label} cannot be an octave layer (stride/padding)")
+                why = conv_rule.why_not_octave(n)
+                force(n.name, f"conv {n.label} cannot be an octave layer: {why}")
                 for i in ins:
-                    force(i, f"feeds conv {n.label} that cannot be an octave layer")
+                    force(i, f"feeds conv {n.label} that cannot be an octave layer: {why}")
                 continue
             pat = _matches(n.module, options.vanilla)
             if pat:
@@ -272,8 +288,10 @@ def plan(graph: OpGraph, options: PlanOptions) -> Plan:
                     a = v
             root = uf.find(n.name)
             alpha_of[root] = min(alpha_of.get(root, a), a)
-        elif r.flow == "opaque" and n.is_map:
-            pass
+        elif r.flow in ("opaque", "merge") and n.is_map:
+            force(n.name, f"output of {n.kind} {n.label}, which runs on merged maps")
+        elif n.kind == "meta" and n.is_map:  # an item of a tuple (a piece of torch.split): its producer merged
+            force(n.name, f"{n.label} is a piece of a tuple made from merged maps (split, chunk, unbind)")
     for root, names in members.items():
         if all(graph[m].out_shape[2:] == (1, 1) for m in names) and root not in gpool_of:  # type: ignore[index]
             force(root, "a vector produced by a conv stays vanilla (squeeze-excitation hidden layer)")
@@ -352,8 +370,9 @@ def plan(graph: OpGraph, options: PlanOptions) -> Plan:
     unpriced: list[str] = []
     for n in graph:
         r = get_rule(n.kind)
-        if r.flow == "opaque":
+        if r.flow == "opaque" and getattr(r, "unpriced", lambda _n: True)(n):
             unpriced.append(n.name)
+        if r.flow in ("opaque", "merge"):
             for i in n.inputs:
                 if i in splits and splits[i].split:
                     merges.append((n.name, i))

@@ -11,7 +11,11 @@ A rule says, for one kind of op:
   ``gpool``  global pooling: the output vector keeps the input's channel split (each frequency pooled);
   ``vanilla`` the input must be vanilla (flatten, linear, reshape, the network output);
   ``meta``   reads only metadata (``x.size()``), any split;
-  ``opaque`` no rule: split inputs are merged back to one full-resolution map before it, and it is listed;
+  ``merge``  split inputs are merged back to one full-resolution map before it (slices, crops, norms over
+             channels, data movement): priced by its rule at full resolution;
+  ``opaque`` no rule: merged like ``merge``; priced by what ``FlopCounterMode`` counted for it in the vanilla
+             trace (matmul, einsum, attention, transposed and 1-/3-d convolutions), listed as not priced when
+             that is nothing;
 - how it is priced in every convention (integers), per frequency part;
 - how it is converted (``convert``: the name of a strategy in ``octprof.convert``).
 
@@ -215,6 +219,20 @@ class Conv(Rule):
             and not a.get("functional", False)
         )
 
+    def why_not_octave(self, node: OpNode) -> str:
+        """The first reason :meth:`octave_ok` fails, in words."""
+        a = node.attrs
+        stride, pad = a.get("stride", (1, 1)), a.get("padding", (0, 0))
+        if a.get("functional", False):
+            return "a functional conv2d (no module to replace)"
+        if a.get("padding_mode", "zeros") != "zeros":
+            return f"padding_mode {a['padding_mode']!r} (octave paths pad with zeros)"
+        if isinstance(pad, str):
+            return f"padding {pad!r} with an even kernel (asymmetric)"
+        if stride[0] != stride[1] or stride[0] not in (1, 2):
+            return f"stride {tuple(stride)} (octave layers take 1 or 2, equal on both axes)"
+        return "input is not a 4-d map"
+
     def spec(self, node: OpNode, ins: TensorSplit, out: TensorSplit, stride_rule: str, dtype_bytes: int):
         a = node.attrs
         n, cin, h, w = node.in_shapes[0]
@@ -346,8 +364,19 @@ class Activation(Rule):
     methods = ("relu", "relu_", "sigmoid", "sigmoid_", "tanh", "tanh_")
     paper_per_out = 1  # the paper counts one per ReLU output; octprof counts every activation the same way
 
+    convert = "activation"
+
     def params(self, node: OpNode, part_channels: int) -> int:
-        return node.attrs.get("num_parameters", 0) and part_channels if node.attrs.get("prelu") else 0
+        if not node.attrs.get("prelu"):
+            return 0
+        return part_channels if node.attrs.get("num_parameters", 1) > 1 else 1
+
+    def cost(self, node: OpNode, ins: Sequence[TensorSplit], out: TensorSplit | None) -> list[dict]:
+        rows = super().cost(node, ins, out)
+        if node.attrs.get("prelu") and node.attrs.get("num_parameters", 1) == 1:
+            for row in rows[1:]:  # one shared slope, counted once
+                row["params"] = 0
+        return rows
 
 
 @rule
@@ -377,6 +406,22 @@ class Mul(Rule):
     functions = ("_operator.mul", "_operator.imul", "torch.mul")
     methods = ("mul", "mul_")
     convert = "mul"
+
+
+@rule
+class Sub(Rule):
+    kind = "sub"
+    functions = ("_operator.sub", "_operator.isub", "torch.sub", "torch.subtract")
+    methods = ("sub", "sub_")
+    convert = "sub"
+
+
+@rule
+class Div(Rule):
+    kind = "div"
+    functions = ("_operator.truediv", "_operator.itruediv", "torch.div", "torch.true_divide")
+    methods = ("div", "div_", "true_divide")
+    convert = "div"
 
 
 @rule
@@ -483,7 +528,19 @@ class Upsample(Rule):
 class Flatten(Rule):
     kind = "flatten"
     modules = (f"{NN}.flatten.Flatten",)
-    functions = ("torch.flatten", "torch.reshape", "torch.squeeze")
+    functions = (
+        "torch.flatten",
+        "torch.reshape",
+        "torch.squeeze",
+        "torch.unsqueeze",
+        "torch.transpose",
+        "torch.permute",
+        "torch.swapaxes",
+        "torch.movedim",
+        "torch.sum",
+        "torch.mean",
+        "torch.amax",
+    )
     methods = ("flatten", "view", "reshape", "squeeze", "unsqueeze", "permute", "transpose", "mean", "sum")
     flow = "vanilla"
     convert = "keep"
@@ -514,6 +571,11 @@ class Input(_Unpriced):
 class Constant(Input):
     kind = "constant"
 
+    def cost(self, node: OpNode, ins: Sequence[TensorSplit], out: TensorSplit | None) -> list[dict]:
+        """A parameter read by ``get_attr`` (layer scale, positional embeddings) counts its elements once."""
+        p = node.attrs.get("param_elems", 0)
+        return [cost_row(node, "", None, node.out_shape, params=p, act_elems=0, note="parameter")] if p else []
+
 
 @rule
 class Meta(_Unpriced):
@@ -524,14 +586,111 @@ class Meta(_Unpriced):
     convert = "meta"
 
 
+class _Merged(Rule):
+    """Ops whose split inputs are merged before them; they run on the vanilla maps, so their cost is the vanilla
+    one.  Parameters: those of the module (``module_params``), counted once."""
+
+    flow = "merge"
+    convert = "merge"
+
+    def counts(self, node: OpNode) -> dict[str, Any]:
+        return {}
+
+    def cost(self, node: OpNode, ins: Sequence[TensorSplit], out: TensorSplit | None) -> list[dict]:
+        shape = node.out_shape if node.out_shape is not None else None
+        counts = {"params": node.attrs.get("module_params", 0), **self.counts(node)}
+        return [cost_row(node, "", ins[0].shape if ins else None, shape, **counts)]
+
+
+@rule
+class Slice(_Merged):
+    """Indexing a tensor: channel slices (GhostNet, DPN), spatial crops.  A view: no arithmetic in any convention."""
+
+    kind = "slice"
+    methods = ("narrow",)
+    functions = ("torch.narrow",)
+
+
+@rule
+class DataMove(_Merged):
+    """Ops every convention counts as zero: splitting, padding, rolling, flipping, repeating, softmax."""
+
+    kind = "data"
+    functions = (
+        "torch.split",
+        "torch.functional.split",
+        "torch.chunk",
+        "torch.unbind",
+        "torch.roll",
+        "torch.flip",
+        "torch.stack",
+        "torch.nn.functional.pad",
+        "torch._C._nn.pad",
+        "torch.nn.functional.softmax",
+        "torch.softmax",
+    )
+    modules = (f"{NN}.pixelshuffle.PixelShuffle", f"{NN}.pixelshuffle.PixelUnshuffle", f"{NN}.activation.Softmax")
+    methods = ("split", "chunk", "unbind", "roll", "flip", "expand", "expand_as", "repeat", "softmax")
+
+
+@rule
+class Norm(_Merged):
+    """LayerNorm, GroupNorm and InstanceNorm (they normalise across channels, so the parts are merged first).
+    fvcore: 5 per input element with an affine transform, 4 without; the paper's convention and macs: 0."""
+
+    kind = "norm"
+    modules = (
+        f"{NN}.normalization.LayerNorm",
+        f"{NN}.normalization.GroupNorm",
+        f"{NN}.instancenorm.InstanceNorm1d",
+        f"{NN}.instancenorm.InstanceNorm2d",
+        f"{NN}.instancenorm.InstanceNorm3d",
+    )
+    functions = (
+        "torch.nn.functional.layer_norm",
+        "torch.nn.functional.group_norm",
+        "torch.nn.functional.instance_norm",
+    )
+
+    def counts(self, node: OpNode) -> dict[str, Any]:
+        return {
+            "fvcore_flops": numel(node.in_shapes[0]) * (5 if node.attrs.get("affine") else 4) if node.in_shapes else 0
+        }
+
+
+# ops that fvcore prices as one flop per multiply-add (its handles for convolution and matrix products)
+_FVCORE_MACS = ("conv", "linear", "matmul", "bmm", "einsum", "mm", "addmm", "baddbmm")
+
+
 @rule
 class Unknown(Rule):
     kind = "unknown"
     flow = "opaque"
-    convert = "opaque"
+    convert = "merge"
 
     def cost(self, node: OpNode, ins: Sequence[TensorSplit], out: TensorSplit | None) -> list[dict]:
-        return [cost_row(node, "", ins[0].shape if ins else None, node.out_shape, note=f"unpriced: {node.target}")]
+        counted = node.attrs.get("counted_flops", 0)
+        macs = counted // 2
+        name = node.target.rsplit(".", 1)[-1].lower()
+        fvcore = macs if any(k in name for k in _FVCORE_MACS) else 0
+        note = f"priced by FlopCounterMode: {node.target}" if counted else f"unpriced: {node.target}"
+        return [
+            cost_row(
+                node,
+                "",
+                ins[0].shape if ins else None,
+                node.out_shape,
+                macs=macs,
+                paper_flops=macs,
+                fvcore_flops=fvcore,
+                params=node.attrs.get("module_params", 0),
+                note=note,
+            )
+        ]
+
+    def unpriced(self, node: OpNode) -> bool:
+        """Nothing counted its cost: no rule, and FlopCounterMode saw no arithmetic."""
+        return not node.attrs.get("counted_flops", 0)
 
 
 def get_rule(kind: str) -> Rule:

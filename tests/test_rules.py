@@ -1,0 +1,110 @@
+"""One generated test per rule of the registry: a small network around one op of that kind, checked against
+FlopCounterMode, fvcore and the real parameter count at α = 0 and α = 0.5 (where the op meets split maps).
+A rule without an example here fails ``test_every_rule_has_an_example``: adding a rule adds its test."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+from octprof.analysis import Network, UnpricedWarning
+from octprof.core.rules import RULES
+from octprof.crosscheck import fvcore_count
+
+
+class Around(nn.Module):
+    """conv (vanilla stem) → conv (split at α > 0) → the op → conv → global pool → linear."""
+
+    def __init__(self, op, cout: int = 16, extra: nn.Module | None = None) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 16, 3, 1, 1)
+        self.conv = nn.Conv2d(16, 16, 3, 1, 1)
+        self.op = op
+        self.extra = extra
+        self.post = nn.Conv2d(cout, 8, 3, 1, 1)
+        self.fc = nn.Linear(8, 4)
+
+    def forward(self, x):
+        y = self.op(self.conv(torch.relu(self.stem(x))))
+        return self.fc(F.adaptive_avg_pool2d(self.post(y), 1).flatten(1))
+
+
+class Fn(nn.Module):
+    def __init__(self, fn) -> None:
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, x):
+        return self.fn(x)
+
+
+class WithParam(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.gamma = nn.Parameter(torch.rand(1, 16, 1, 1))
+
+    def forward(self, x):
+        return x * self.gamma
+
+
+# kind -> (module factory, input size); the op of that kind sits between split maps at α = 0.5
+EXAMPLES = {
+    "conv2d": (lambda: Around(nn.Conv2d(16, 16, 3, 2, 1, groups=4)), 16),
+    "linear": (lambda: Around(nn.Identity()), 16),
+    "batch_norm": (lambda: Around(nn.BatchNorm2d(16)), 16),
+    "activation": (lambda: Around(nn.PReLU(16)), 16),
+    "dropout": (lambda: Around(nn.Dropout(0.1)), 16),
+    "add": (lambda: Around(Fn(lambda x: x + torch.relu(x))), 16),
+    "mul": (lambda: Around(WithParam()), 16),
+    "sub": (lambda: Around(Fn(lambda x: x - torch.sigmoid(x))), 16),
+    "div": (lambda: Around(Fn(lambda x: x / 4.0)), 16),
+    "cat": (lambda: Around(Fn(lambda x: torch.cat([x, torch.relu(x)], 1)), cout=32), 16),
+    "max_pool2d": (lambda: Around(nn.MaxPool2d(2)), 16),
+    "avg_pool2d": (lambda: Around(nn.AvgPool2d(3, 1, 1)), 16),
+    "adaptive_avg_pool2d": (lambda: Around(nn.AdaptiveAvgPool2d(4)), 16),
+    "adaptive_max_pool2d": (lambda: Around(nn.AdaptiveMaxPool2d(4)), 16),
+    "upsample": (lambda: Around(nn.Upsample(scale_factor=2.0, mode="nearest")), 16),
+    "flatten": (lambda: Around(Fn(lambda x: x.reshape(x.shape[0], 16, -1).reshape(x.shape))), 16),
+    "slice": (lambda: Around(Fn(lambda x: x[:, 4:]), cout=12), 16),
+    "data": (lambda: Around(Fn(lambda x: torch.cat(torch.chunk(x, 2, dim=1)[::-1], 1))), 16),
+    "norm": (lambda: Around(nn.GroupNorm(4, 16)), 16),
+    "unknown": (lambda: Around(nn.ConvTranspose2d(16, 16, 3, 1, 1)), 16),
+}
+NO_EXAMPLE = {"input", "output", "constant", "meta"}  # in every example network
+# ops that need vanilla input (a non-global adaptive pooling, a reshape): the conv before them stays vanilla
+NEEDS_VANILLA = {"adaptive_avg_pool2d", "adaptive_max_pool2d", "flatten"}
+
+
+def test_every_rule_has_an_example():
+    assert set(RULES) - NO_EXAMPLE == set(EXAMPLES)
+
+
+@pytest.mark.parametrize("alpha", (0.0, 0.5))
+@pytest.mark.parametrize("kind", sorted(EXAMPLES))
+def test_rule_counts_equal_the_counters(kind, alpha):
+    factory, size = EXAMPLES[kind]
+    torch.manual_seed(0)
+    net = Network(factory(), input_size=size)
+    assert any(n.kind == kind for n in net.captured.graph), f"the example has no {kind} op"
+    a = net.analyze(alpha)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnpricedWarning)
+        t = a.total()
+    octave = a.octify()
+    x = torch.randn(a.captured.input_shape, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad(), FlopCounterMode(display=False) as fc:
+        out = octave(x)
+    assert fc.get_total_flops() == 2 * t["macs"]
+    assert sum(p.numel() for p in octave.parameters()) == t["params"]
+    assert t["params"] == sum(p.numel() for p in a.model.parameters())
+    fv_total, _, _ = fvcore_count(octave, (x,))
+    assert fv_total == t["fvcore_flops"]
+    if alpha == 0.0:
+        assert torch.equal(out, a.model(x))
+    else:
+        assert bool(a.plan.octave_layers()) == (kind not in NEEDS_VANILLA)

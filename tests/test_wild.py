@@ -1,0 +1,191 @@
+"""The wild set: every pattern real networks use either prices a network that exists and runs, exactly, or is
+refused with a one-line error naming the op.  Zero silent mismatches."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from octprof.analysis import Network, UnpricedWarning
+from octprof.core.errors import OctprofError
+from tests.wild import WILD
+
+ALPHAS = (0.0, 0.25, 0.5)
+_NETS: dict[str, Network] = {}
+
+
+def _net(name: str) -> Network:
+    if name not in _NETS:
+        cls, size = WILD[name]
+        torch.manual_seed(0)
+        _NETS[name] = Network(cls(), input_size=size)
+    return _NETS[name]
+
+
+def _run(model: torch.nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, int]:
+    with torch.no_grad(), FlopCounterMode(display=False) as fc:
+        out = model(x)
+    return out, fc.get_total_flops()
+
+
+@pytest.mark.parametrize("alpha", ALPHAS)
+@pytest.mark.parametrize("name", list(WILD))
+def test_wild_priced_network_exists_and_counts_agree(name, alpha):
+    net = _net(name)
+    try:
+        a = net.analyze(alpha)
+    except OctprofError as e:  # a refusal is allowed: one line, naming the op
+        assert "\n" not in str(e) and "fails" in str(e)
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnpricedWarning)
+        t = a.total()
+    octave = a.octify()
+    x = torch.randn(a.captured.input_shape, generator=torch.Generator().manual_seed(1))
+    out, flops = _run(octave, x)
+    assert flops == 2 * t["macs"]
+    assert sum(p.numel() for p in octave.parameters()) == t["params"]
+    assert t["params"] == sum(p.numel() for p in a.model.parameters())
+    if alpha == 0.0:
+        assert torch.equal(out, a.model(x))
+        assert flops == _run(a.model, x)[1]
+
+
+def test_wild_patterns_keep_octave_layers():
+    """The fallbacks are local: each pattern still leaves octave layers where the net allows them."""
+    expected_octave = {
+        "channel_slice",
+        "split_add",
+        "spatial_crop",
+        "prelu",
+        "layer_scale",
+        "spatial_gate",
+        "attention",
+        "sdpa",
+        "transposed_conv",
+        "norms",
+        "odd_size",
+        "unknown_op",
+    }
+    for name in expected_octave:
+        assert _net(name).analyze(0.5).plan.octave_layers(), name
+
+
+def test_prelu_parameters_split_and_counted_once():
+    a = _net("prelu").analyze(0.5)
+    octave = a.octify()
+    # PReLU(16) is split 8/8 by channel; PReLU() keeps one shared slope
+    prelu = octave.get_submodule("stem.2")
+    assert prelu.high.weight.numel() + prelu.low.weight.numel() == 16
+    assert a.total()["params"] == sum(p.numel() for p in octave.parameters())
+
+
+def test_shared_module_kept_vanilla_with_reason():
+    a = _net("shared_conv").analyze(0.5)
+    assert all(c.mode == "vanilla" for n, c in a.plan.convs.items() if a.plan.graph[n].module == "conv")
+    assert any("called 2 times" in why for why in a.plan.reasons.values())
+
+
+def test_proof_refuses_and_replans(monkeypatch):
+    """A rule that promises a split its conversion cannot deliver is caught by the proof, refused, and listed."""
+    import octprof.nn as onn
+
+    real = onn._binary
+
+    def broken(op, a, b):  # the per-channel parameter broadcast is gone
+        pair = a if isinstance(a, tuple) else b
+        other = b if isinstance(a, tuple) else a
+        if isinstance(pair, tuple) and isinstance(other, torch.Tensor) and other.numel() > 1:
+            raise ValueError("a split map meets a vanilla tensor that is not a scalar")
+        return real(op, a, b)
+
+    monkeypatch.setattr(onn, "_binary", broken)
+    a = Network(WILD["layer_scale"][0](), input_size=32).analyze(0.5)
+    assert a.refusals() and "not a scalar" in a.refusals()[0]["why"]
+    octave = a.octify()
+    x = torch.randn(a.captured.input_shape)
+    _, flops = _run(octave, x)
+    assert flops == 2 * a.total()["macs"]
+
+
+def test_unbuildable_network_is_refused_with_one_line(monkeypatch):
+    import octprof.prove as prove
+
+    monkeypatch.setattr(prove, "prove", lambda *a, **k: [prove.Failure("cumsum", "always fails")])
+    with pytest.raises(OctprofError) as e:
+        Network(WILD["unknown_op"][0](), input_size=32).analyze(0.5)
+    assert "cumsum" in str(e.value) and "\n" not in str(e.value)
+
+
+def test_unpriced_ops_warn_and_are_listed():
+    a = _net("unknown_op").analyze(0.5)
+    assert a.unpriced_counts() == {"torch.cumsum": 1}
+    with pytest.warns(UnpricedWarning, match=r"1 op not priced: torch.cumsum ×1 — totals exclude them"):
+        a.total()
+
+
+def test_generic_pricing_of_matmul_attention_and_transposed_convs():
+    """Ops without a rule are priced by what FlopCounterMode counted in the vanilla trace: nothing is zero."""
+    for name in ("attention", "sdpa", "transposed_conv", "conv1d_conv3d"):
+        a = _net(name).analyze(0.0)
+        df = a.rows_frame()
+        unknown = df[df["op"] == "unknown"]
+        assert len(unknown) and (unknown["macs"] > 0).all(), name
+        assert not a.plan.unpriced, name
+
+
+@pytest.mark.parametrize("alpha", (0.0, 0.5))
+@pytest.mark.parametrize("name", list(WILD))
+def test_wild_saved_for_backward_is_exact_or_says_it_is_not(name, alpha):
+    from octprof.memory import memory_model, observed_saved_bytes
+
+    a = _net(name).analyze(alpha)
+    mm = memory_model(a)
+    s = mm.summary()
+    observed = observed_saved_bytes(a.octify().train(), torch.randn(a.captured.input_shape))
+    if s["saved_exact"]:
+        assert s["saved_bytes"] == observed
+    else:
+        assert mm.approximate_ops()
+
+
+def test_table_lists_unpriced_ops_and_strict_fails():
+    from click.testing import CliRunner
+
+    from octprof.cli import main
+
+    args = ["table", "--model", "tests.wild:Unknown", "--input-size", "32", "--alpha", "0.5"]
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 0, r.output
+    line = "1 op not priced: torch.cumsum ×1 — totals exclude them"
+    assert line in r.stderr  # one line on stderr ...
+    assert line in r.stdout  # ... and a note in the output itself
+    assert "2 of 3 convs octave" in r.stdout
+    json_out = CliRunner().invoke(main, [*args, "--format", "json"])
+    assert line in json_out.stderr
+    assert "torch.cumsum" in json_out.stdout  # the JSON records carry it too (unpriced_ops)
+    r = CliRunner().invoke(main, [*args, "--strict"])
+    assert r.exit_code == 1
+    assert "--strict: 1 op not priced" in r.output and "Traceback" not in r.output
+
+
+def test_parallel_sweep_equals_serial():
+    from octprof.report import network_table
+
+    serial = network_table(["resnet26", "mobilenet_v1"], [0.0, 0.5], input_size=64)
+    parallel = network_table(["resnet26", "mobilenet_v1"], [0.0, 0.5], input_size=64, jobs=2)
+    assert serial.equals(parallel)
+    assert serial.attrs["conv_summary"] == parallel.attrs["conv_summary"]
+
+
+def test_gate_says_what_is_not_priced():
+    from octprof import gate
+
+    baseline = gate.create(["tests.wild:Unknown"], alphas=[0.5], input_size=32)
+    result = gate.check(baseline)
+    assert result.passed
+    assert result.unpriced == {"torch.cumsum": 1}
+    assert "1 op not priced: torch.cumsum ×1 — totals exclude them" in result.summary()

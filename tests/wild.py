@@ -1,0 +1,300 @@
+"""The "wild" set: small hand-written networks, each with one pattern that real third-party networks use.
+
+Every net takes a 3×32×32 input (unless ``INPUT`` says otherwise) and starts with a stem conv, so that the pattern
+under test meets split maps at α > 0.  ``WILD`` maps a name to (factory, input size)."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def _stem(c: int = 16) -> nn.Sequential:
+    """A vanilla stem conv, then a conv whose output is split at α > 0: the pattern after it meets split maps."""
+    return nn.Sequential(
+        nn.Conv2d(3, c, 3, 1, 1, bias=False),
+        nn.BatchNorm2d(c),
+        nn.ReLU(),
+        nn.Conv2d(c, c, 3, 1, 1, bias=False),
+        nn.BatchNorm2d(c),
+        nn.ReLU(),
+    )
+
+
+class _Head(nn.Module):
+    def __init__(self, c: int, classes: int = 10) -> None:
+        super().__init__()
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(c, classes)
+
+    def forward(self, x):
+        return self.fc(torch.flatten(self.pool(x), 1))
+
+
+class ChannelSlice(nn.Module):
+    """GhostNet / DPN / ReXNet-style: a map sliced along channels, the pieces used apart."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = _stem(32)
+        self.a = nn.Conv2d(16, 16, 3, 1, 1)
+        self.b = nn.Conv2d(16, 16, 1)
+        self.head = _Head(32)
+
+    def forward(self, x):
+        x = self.stem(x)
+        y = torch.cat([self.a(x[:, :16]), self.b(x[:, 16:])], 1)
+        return self.head(y)
+
+
+class SplitAdd(nn.Module):
+    """Res2Net / CSP-style: ``torch.split`` / ``chunk`` pieces meet conv outputs through an add."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = _stem(32)
+        self.c1 = nn.Conv2d(16, 16, 3, 1, 1)
+        self.c2 = nn.Conv2d(16, 16, 3, 1, 1)
+        self.head = _Head(32)
+
+    def forward(self, x):
+        x = self.stem(x)
+        a, b = torch.split(x, 16, dim=1)
+        c, d = x.chunk(2, dim=1)
+        y1 = self.c1(a) + c
+        y2 = self.c2(y1 + b) + d
+        return self.head(torch.cat([y1, y2], 1))
+
+
+class SpatialCrop(nn.Module):
+    """A crop of one pixel (an odd size) then a pad back: the low part cannot stay half the size."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = _stem()
+        self.conv = nn.Conv2d(16, 16, 3, 1, 1)
+        self.head = _Head(16)
+
+    def forward(self, x):
+        x = self.stem(x)
+        y = self.conv(x)[:, :, 1:, 1:]
+        y = F.pad(y, (1, 0, 1, 0))
+        return self.head(y + x)
+
+
+class PReLUNet(nn.Module):
+    """PReLU with one parameter and with one per channel."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 16, 3, 1, 1), nn.Conv2d(16, 16, 3, 1, 1), nn.PReLU(16))
+        self.conv = nn.Conv2d(16, 16, 3, 1, 1)
+        self.act = nn.PReLU()
+        self.head = _Head(16)
+
+    def forward(self, x):
+        return self.head(self.act(self.conv(self.stem(x))))
+
+
+class LayerScale(nn.Module):
+    """ConvNeXt-style layer scale: a map times a (1, C, 1, 1) parameter."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = _stem()
+        self.conv = nn.Conv2d(16, 16, 3, 1, 1)
+        self.gamma = nn.Parameter(torch.full((1, 16, 1, 1), 0.5))
+        self.tail = nn.Conv2d(16, 16, 3, 1, 1)
+        self.head = _Head(16)
+
+    def forward(self, x):
+        x = self.stem(x)
+        return self.head(self.tail(x + self.conv(x) * self.gamma))
+
+
+class SpatialGate(nn.Module):
+    """CBAM-style spatial attention: a map times sigmoid(conv(x)) with a 1-channel gate."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = _stem()
+        self.conv = nn.Conv2d(16, 16, 3, 1, 1)
+        self.gate = nn.Conv2d(16, 1, 7, 1, 3)
+        self.head = _Head(16)
+
+    def forward(self, x):
+        x = self.conv(self.stem(x))
+        return self.head(x * torch.sigmoid(self.gate(x)))
+
+
+class SharedConv(nn.Module):
+    """One conv module called twice."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = _stem()
+        self.conv = nn.Conv2d(16, 16, 3, 1, 1)
+        self.head = _Head(16)
+
+    def forward(self, x):
+        x = self.stem(x)
+        return self.head(self.conv(F.relu(self.conv(x))))
+
+
+class Attention(nn.Module):
+    """A map flattened into tokens, matmul self-attention, folded back (a hybrid CNN-transformer)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = _stem()
+        self.conv = nn.Conv2d(16, 16, 3, 2, 1)
+        self.qkv = nn.Linear(16, 48)
+        self.proj = nn.Conv2d(16, 16, 1)
+        self.head = _Head(16)
+
+    def forward(self, x):
+        x = self.conv(self.stem(x))
+        n, c, h, w = x.shape
+        t = x.flatten(2).transpose(1, 2)
+        q, k, v = self.qkv(t).chunk(3, dim=-1)
+        a = torch.softmax(q @ k.transpose(1, 2) / 4.0, dim=-1)
+        y = torch.einsum("bij,bjc->bic", a, v).transpose(1, 2).reshape(n, c, h, w)
+        return self.head(self.proj(y) + x)
+
+
+class SDPA(nn.Module):
+    """scaled_dot_product_attention and bmm on tokens of a conv map."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = _stem()
+        self.conv = nn.Conv2d(16, 16, 3, 2, 1)
+        self.head = _Head(16)
+
+    def forward(self, x):
+        x = self.conv(self.stem(x))
+        n, c, h, w = x.shape
+        t = x.flatten(2).transpose(1, 2).unsqueeze(1)
+        y = F.scaled_dot_product_attention(t, t, t).squeeze(1)
+        y = torch.bmm(y.transpose(1, 2), y) @ y.transpose(1, 2) / (h * w)
+        return self.head(y.reshape(n, c, h, w) + x)
+
+
+class TransposedConv(nn.Module):
+    """An encoder-decoder: a strided conv down, a ConvTranspose2d up, added to the skip."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = _stem()
+        self.down = nn.Conv2d(16, 32, 3, 2, 1)
+        self.up = nn.ConvTranspose2d(32, 16, 2, 2)
+        self.head = _Head(16)
+
+    def forward(self, x):
+        x = self.stem(x)
+        return self.head(self.up(F.relu(self.down(x))) + x)
+
+
+class Norms(nn.Module):
+    """LayerNorm (ConvNeXt, channels-last), GroupNorm and InstanceNorm on maps."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = _stem()
+        self.dw = nn.Conv2d(16, 16, 7, 1, 3, groups=16)
+        self.ln = nn.LayerNorm(16)
+        self.pw = nn.Conv2d(16, 32, 1)
+        self.gn = nn.GroupNorm(4, 32)
+        self.conv = nn.Conv2d(32, 16, 3, 1, 1)
+        self.inorm = nn.InstanceNorm2d(16, affine=True)
+        self.head = _Head(16)
+
+    def forward(self, x):
+        x = self.stem(x)
+        y = self.dw(x).permute(0, 2, 3, 1)
+        y = self.ln(y).permute(0, 3, 1, 2)
+        y = self.gn(self.pw(y))
+        return self.head(self.inorm(self.conv(y)) + x)
+
+
+class SamePadding(nn.Module):
+    """``padding='same'`` and a reflect-padded conv."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = _stem()
+        self.same = nn.Conv2d(16, 16, 3, padding="same")
+        self.reflect = nn.Conv2d(16, 16, 3, padding=1, padding_mode="reflect")
+        self.conv = nn.Conv2d(16, 16, 3, 1, 1)
+        self.head = _Head(16)
+
+    def forward(self, x):
+        x = self.stem(x)
+        return self.head(self.conv(self.reflect(self.same(x))))
+
+
+class OddSize(nn.Module):
+    """SqueezeNet-like odd sizes: a 3×3 stride-2 max-pool without padding (32 → 15)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = _stem()
+        self.pool = nn.MaxPool2d(3, 2)
+        self.conv1 = nn.Conv2d(16, 16, 3, 1, 1)
+        self.conv2 = nn.Conv2d(16, 16, 3, 1, 1)
+        self.head = _Head(16)
+
+    def forward(self, x):
+        return self.head(self.conv2(self.pool(self.conv1(self.stem(x)))))
+
+
+class Conv1d3d(nn.Module):
+    """A Conv1d over a flattened row and a Conv3d over a stacked map (priced, kept vanilla)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = _stem()
+        self.c1 = nn.Conv1d(16, 16, 3, padding=1)
+        self.c3 = nn.Conv3d(1, 2, 3, padding=1)
+        self.head = _Head(32)
+
+    def forward(self, x):
+        x = self.stem(x)
+        n, c, h, w = x.shape
+        y = self.c1(x.flatten(2)).reshape(n, c, h, w)
+        z = self.c3(y.unsqueeze(1)).reshape(n, 2 * c, h, w)
+        return self.head(z)
+
+
+class Unknown(nn.Module):
+    """An op no rule knows and FlopCounterMode counts nothing for (cumsum): priced 0 and listed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = _stem()
+        self.conv = nn.Conv2d(16, 16, 3, 1, 1)
+        self.head = _Head(16)
+
+    def forward(self, x):
+        x = self.conv(self.stem(x))
+        return self.head(torch.cumsum(x, dim=1))
+
+
+WILD: dict[str, tuple[type[nn.Module], int]] = {
+    "channel_slice": (ChannelSlice, 32),
+    "split_add": (SplitAdd, 32),
+    "spatial_crop": (SpatialCrop, 32),
+    "prelu": (PReLUNet, 32),
+    "layer_scale": (LayerScale, 32),
+    "spatial_gate": (SpatialGate, 32),
+    "shared_conv": (SharedConv, 32),
+    "attention": (Attention, 32),
+    "sdpa": (SDPA, 32),
+    "transposed_conv": (TransposedConv, 32),
+    "norms": (Norms, 32),
+    "same_padding": (SamePadding, 32),
+    "odd_size": (OddSize, 32),
+    "conv1d_conv3d": (Conv1d3d, 32),
+    "unknown_op": (Unknown, 32),
+}
