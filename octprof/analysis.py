@@ -56,6 +56,16 @@ class ModelSource:
         return model.eval()
 
 
+def _known(arch: str, names: Sequence[str], library: str, listing: str) -> str:
+    """The model name of ``LIBRARY:NAME`` when the library has it; else a one-line error with close names."""
+    name = arch.split(":", 1)[1]
+    if name not in names:
+        close = difflib.get_close_matches(name, list(names), n=4, cutoff=0.5)
+        hint = f"did you mean {', '.join(close)}?" if close else f"see {listing}"
+        raise bad("arch", arch, f"no such {library} model", hint)
+    return name
+
+
 def resolve(arch: str | nn.Module | ModelSource) -> ModelSource:
     """A zoo name, ``torchvision:NAME``, ``module.path:factory`` or a module itself."""
     if isinstance(arch, ModelSource):
@@ -66,36 +76,20 @@ def resolve(arch: str | nn.Module | ModelSource) -> ModelSource:
     if not isinstance(arch, str) or not arch:
         raise bad("arch", arch, "expected a zoo name, torchvision:NAME or module.path:factory")
     if arch.startswith("torchvision:"):
-        name = arch.split(":", 1)[1]
         try:
             import torchvision.models as tvm
         except ImportError:
             raise bad("arch", arch, "torchvision is not installed", "pip install torchvision") from None
-        names = tvm.list_models(module=tvm)
-        if name not in names:
-            close = difflib.get_close_matches(name, names, n=4, cutoff=0.5)
-            raise bad(
-                "arch",
-                arch,
-                "no such torchvision classification model",
-                f"did you mean {', '.join(close)}?" if close else "see torchvision.models.list_models()",
-            )
+        name = _known(
+            arch, tvm.list_models(module=tvm), "torchvision classification", "torchvision.models.list_models()"
+        )
         return ModelSource(arch, lambda: tvm.get_model(name, weights=None))
     if arch.startswith("timm:"):
-        name = arch.split(":", 1)[1]
         try:
             import timm
         except ImportError:
             raise bad("arch", arch, "timm is not installed", "pip install 'octprof[timm]'") from None
-        names = timm.list_models()
-        if name not in names:
-            close = difflib.get_close_matches(name, names, n=4, cutoff=0.6)
-            raise bad(
-                "arch",
-                arch,
-                "no such timm model",
-                f"did you mean {', '.join(close)}?" if close else "see timm.list_models('PATTERN*')",
-            )
+        name = _known(arch, timm.list_models(), "timm", "timm.list_models('PATTERN*')")
         return ModelSource(arch, lambda: timm.create_model(name, pretrained=False))
     if ":" in arch:
         import os
