@@ -6,6 +6,8 @@ batch 8 on all threads, each at α ∈ {0, 0.25, 0.5, 0.75}, float32, channels-l
 
     python benchmarks/latency.py                # eager (about 2-3 minutes on 2 cores)
     python benchmarks/latency.py --compile      # torch.compile every model (compiling takes 10+ minutes)
+    python benchmarks/latency.py --backend onnxruntime   # exported through torch.onnx (pip install 'octprof[onnx]')
+    python benchmarks/latency.py --backend openvino      # (pip install 'octprof[openvino]')
 """
 
 from __future__ import annotations
@@ -34,7 +36,13 @@ def grid(all_threads: int) -> list[tuple[str, int, int]]:
     ]
 
 
-def run(compile: bool = False, repeats: int = 7, channels_last: bool = True, impl: str = "fast") -> pd.DataFrame:
+def run(
+    compile: bool = False,
+    repeats: int = 7,
+    channels_last: bool = True,
+    impl: str | None = None,
+    backend: str = "eager",
+) -> pd.DataFrame:
     all_threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     frames = []
     machine: dict = {}
@@ -50,6 +58,7 @@ def run(compile: bool = False, repeats: int = 7, channels_last: bool = True, imp
             repeats=repeats,
             impl=impl,
             progress=sys.stderr.isatty(),
+            backend=backend,
         )
         machine = df.attrs["machine"]
         frames.append(df)
@@ -70,18 +79,21 @@ def main() -> None:
     p.add_argument("--compile", action="store_true", help="torch.compile every model")
     p.add_argument("--repeats", type=int, default=7)
     p.add_argument("--nchw", action="store_true", help="NCHW instead of channels-last")
-    p.add_argument("--impl", choices=["fast", "reference"], default="fast")
+    p.add_argument("--impl", choices=["fast", "reference"], default=None, help="default: fast; reference if exported")
+    p.add_argument("--backend", choices=["eager", "onnxruntime", "openvino"], default="eager")
     args = p.parse_args()
-    df = run(args.compile, args.repeats, not args.nchw, args.impl)
+    df = run(args.compile, args.repeats, not args.nchw, args.impl, args.backend)
     name = (
         "latency"
         + ("_compiled" if args.compile else "")
         + ("_nchw" if args.nchw else "")
-        + ("_reference" if args.impl == "reference" else "")
+        + ("_reference" if args.impl == "reference" and args.backend == "eager" else "")
+        + (f"_{args.backend}" if args.backend != "eager" else "")
     )
     notes = [
         f"command: python benchmarks/latency.py{' --compile' if args.compile else ''}"
-        f"{' --nchw' if args.nchw else ''}{' --impl reference' if args.impl == 'reference' else ''}",
+        f"{' --nchw' if args.nchw else ''}{' --impl reference' if args.impl == 'reference' else ''}"
+        f"{f' --backend {args.backend}' if args.backend != 'eager' else ''}",
         "speedup: median at alpha 0 / median at alpha, same run, round-robin rounds; theory_speedup: macs ratio",
     ]
     for ext in ("csv", "json"):

@@ -70,7 +70,9 @@ def add_upsampled(y: Tensor, z: Tensor) -> Tensor:
 
     ``y`` must be a fresh tensor the caller owns: without gradient recording it is updated in place."""
     n, c, h, w = z.shape
-    grad = _recording(y, z)
+    # out of place when recording gradients, and when exporting to ONNX (the exporter loses in-place updates made
+    # through a view of the returned tensor)
+    grad = _recording(y, z) or torch.onnx.is_in_onnx_export()
     if y.device.type == "cpu" and is_channels_last(y):
         yv = y.permute(0, 2, 3, 1).view(n, h, 2, w, 2 * c)  # pixel rows in pairs, column pairs side by side
         zv = z.permute(0, 2, 3, 1)

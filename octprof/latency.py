@@ -458,10 +458,12 @@ def _samples(
     quick: bool,
     repeats: int,
     progress: Callable[[str], None] | None,
+    backend: str = "eager",
 ) -> list[tuple[Kernel, float]]:
     import torch
     import torch.nn.functional as F
 
+    from octprof.backends import EXPORTED, exported_step
     from octprof.measure import time_round_robin
 
     fmt = torch.channels_last if channels_last else torch.contiguous_format
@@ -474,6 +476,7 @@ def _samples(
         return t.contiguous(memory_format=fmt) if t.dim() == 4 else t
 
     fns: dict[Any, Callable[[], Any]] = {}
+    mods: dict[Any, tuple[Any, Any]] = {}  # (module, input) of every micro-benchmark, for exported backends
     ks: dict[Any, Kernel] = {}
 
     class _Node:
@@ -486,6 +489,7 @@ def _samples(
         conv = conv.to(memory_format=fmt).eval()
         key = ("conv", i)
         fns[key] = lambda c=conv, x=x: _infer(c, x)
+        mods[key] = (conv, x)
         weights = cout * (cin // g) * k * k
         ks[key] = _conv_kernel(
             _Node(f"conv{i}"),
@@ -510,11 +514,17 @@ def _samples(
         ):
             key = (name, i)
             fns[key] = lambda fn=fn: _infer(fn)
+            mods[key] = (_Fn(fn), x)
             ks[key] = Kernel(f"{name}{i}", f"{name}{i}", name, "memory", bytes=elems * db)
     tiny = rand(1, 1, 2, 2)
     relu = torch.nn.ReLU()
     fns[("tiny", 0)] = lambda: _infer(relu, tiny)
+    mods[("tiny", 0)] = (relu, tiny)
     ks[("tiny", 0)] = Kernel("tiny", "tiny", "relu", "memory", bytes=8 * db)
+    if backend in EXPORTED:  # the same micro-benchmarks, each exported through torch.onnx and run in the backend
+        if progress:
+            progress(f"exporting {len(mods)} micro-benchmarks to {backend}")
+        fns = {key: exported_step(backend, m, x.contiguous(), threads)[0] for key, (m, x) in mods.items()}
     if progress:
         progress(f"timing {len(fns)} micro-benchmarks on {dev} ({threads} thread(s))")
     # One micro-benchmark at a time (warm-up, then its repeats back to back): interleaved with large ones, a tiny
@@ -524,6 +534,19 @@ def _samples(
         t = time_round_robin({key: fn}, dev, threads, repeats=repeats, warmup=2)[key]
         out.append((ks[key], t.median / 1000.0))
     return out
+
+
+class _Fn:
+    """A micro-benchmark's function as a module of its first input (the rest are constants), for export."""
+
+    def __new__(cls, fn: Callable[..., Any]) -> Any:
+        import torch
+
+        class Wrapped(torch.nn.Module):
+            def forward(self, x: Any) -> Any:
+                return fn(x)
+
+        return Wrapped()
 
 
 def _infer(fn: Callable[..., Any], *args: Any) -> Any:
@@ -541,13 +564,19 @@ def calibrate(
     quick: bool = False,
     repeats: int = 5,
     progress: Callable[[str], None] | None = None,
+    backend: str = "eager",
 ) -> list[dict[str, Any]]:
     """Run the micro-benchmarks on ``device`` for each thread count and fit the parameters; one profile entry
-    per thread count (see :func:`save_profile`), each with the fit's median absolute relative error."""
+    per thread count (see :func:`save_profile`), each with the fit's median absolute relative error.  ``backend``
+    (``eager``, ``onnxruntime``, ``openvino``) runs each micro-benchmark where ``bench --backend`` would."""
+    from octprof.backends import check_backend
     from octprof.measure import check_device, check_dtype, check_threads, machine_info
 
     dev = check_device(device)
     dt = check_dtype(dtype, dev)
+    if backend == "compile":
+        raise bad("--backend", backend, "calibrate times single kernels: eager, onnxruntime or openvino")
+    check_backend(backend, dev, dt, "infer")
     counts = (
         [check_threads(threads, dev)]
         if threads is None or isinstance(threads, int)
@@ -555,12 +584,12 @@ def calibrate(
     )
     entries = []
     for n in counts:
-        samples = _samples(dev, dt, n, channels_last, quick, repeats, progress)
+        samples = _samples(dev, dt, n, channels_last, quick, repeats, progress, backend)
         params = fit(samples)
         pred = [params.kernel_time(k) for k, _ in samples]
         entries.append(
             {
-                "key": _key(dev, dt, n, channels_last),
+                "key": _key(dev, dt, n, channels_last, backend),
                 "params": params.to_dict(),
                 "fit": {
                     "samples": len(samples),
@@ -574,7 +603,7 @@ def calibrate(
     return entries
 
 
-def _key(device: Any, dtype: Any, threads: int, channels_last: bool) -> dict[str, Any]:
+def _key(device: Any, dtype: Any, threads: int, channels_last: bool, backend: str = "eager") -> dict[str, Any]:
     from octprof.measure import machine_info
 
     return {
@@ -583,6 +612,7 @@ def _key(device: Any, dtype: Any, threads: int, channels_last: bool) -> dict[str
         "dtype": str(dtype).replace("torch.", ""),
         "threads": int(threads),
         "channels_last": bool(channels_last),
+        "backend": backend,
     }
 
 
@@ -625,9 +655,15 @@ def save_profile(entries: Sequence[dict[str, Any]], path: str | None = None) -> 
 
 
 def load_profile(
-    path: str | None = None, device: Any = "cpu", dtype: Any = "float32", threads: int = 1, channels_last: bool = False
+    path: str | None = None,
+    device: Any = "cpu",
+    dtype: Any = "float32",
+    threads: int = 1,
+    channels_last: bool = False,
+    backend: str = "eager",
 ) -> LatencyModel:
-    """The calibrated model for exactly this device, dtype, thread count and memory format."""
+    """The calibrated model for exactly this device, dtype, thread count, memory format and backend (``compile``
+    reads the eager calibration: the micro-benchmarks are single kernels)."""
     path = path or default_profile_path()
     if not os.path.exists(path):
         raise bad("--profile", path, "no device profile there", "run 'octprof calibrate' first")
@@ -638,14 +674,15 @@ def load_profile(
         "threads": int(threads),
         "channels_last": bool(channels_last),
     }
+    want_backend = "eager" if backend == "compile" else backend
     for e in data["entries"]:
         k = e["key"]
-        if all(k.get(f) == v for f, v in want.items()):
+        if all(k.get(f) == v for f, v in want.items()) and k.get("backend", "eager") == want_backend:
             return LatencyModel(DeviceParams.from_dict(e["params"]), k)
     have = (
         "; ".join(
             f"{k['key']['device']} {k['key']['dtype']} threads={k['key']['threads']} "
-            f"channels_last={k['key']['channels_last']}"
+            f"channels_last={k['key']['channels_last']} backend={k['key'].get('backend', 'eager')}"
             for k in data["entries"]
         )
         or "none"
@@ -653,6 +690,9 @@ def load_profile(
     flags = f"--device {want['device']} --dtype {want['dtype']} --threads {want['threads']}" + (
         " --channels-last" if channels_last else ""
     )
+    if want_backend != "eager":
+        want["backend"] = want_backend
+        flags += f" --backend {want_backend}"
     raise OctprofError(
         f"--profile: {path} has no calibration for {want}; it has: {have}. Hint: run 'octprof calibrate {flags}'"
     )

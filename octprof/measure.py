@@ -82,6 +82,8 @@ BENCH_COLUMNS: tuple[str, ...] = (
     "mode",
     "channels_last",
     "compiled",
+    "backend",
+    "precision",
     "impl",
     "median_ms",
     "iqr_ms",
@@ -388,10 +390,11 @@ def bench(
     repeats: int = 7,
     warmup: int = 2,
     input_size: Any = None,
-    impl: str = "fast",
+    impl: str | None = None,
     predict: bool = False,
     profile: str | None = None,
     progress: bool = True,
+    backend: str = "eager",
 ) -> Any:
     """Time octave networks over ``archs`` × ``alphas`` × ``batches``; a pandas DataFrame with the columns of
     :data:`BENCH_COLUMNS` (and ``predicted_ms`` with ``predict``), one row per (arch, batch, α).
@@ -411,6 +414,15 @@ def bench(
         raise bad("--mode", mode, f"expected one of {', '.join(MODES)}")
     if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
         raise bad("--repeats", repeats, "expected a positive number of rounds")
+    from octprof.backends import EXPORTED, check_backend
+
+    if compile and backend not in ("eager", "compile"):
+        raise bad("--compile", backend, "--compile is the compile backend; give one backend")
+    backend = check_backend("compile" if compile else backend, dev, dt, mode)
+    compile = backend == "compile"
+    # Exported runtimes fuse the reference layer's plain paths themselves; FastOctConv2d's concatenations and
+    # strided views only stand in their way (ONNX Runtime, ResNet-50 α = .5, batch 1: 1.59× against 0.95×).
+    impl = impl or ("reference" if backend in EXPORTED else "fast")
     grid = _alphas(alphas)
     arch_list = [archs] if isinstance(archs, (str, nn.Module)) else list(archs)
     if not arch_list:
@@ -419,7 +431,9 @@ def bench(
     if predict:
         from octprof.latency import load_profile
 
-        latency_model = load_profile(profile, device=dev, dtype=dt, threads=nthreads, channels_last=channels_last)
+        latency_model = load_profile(
+            profile, device=dev, dtype=dt, threads=nthreads, channels_last=channels_last, backend=backend
+        )
     result = BenchResult([])
     load_before = round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
     groups = [(a, b) for a in arch_list for b in sizes]
@@ -443,6 +457,7 @@ def bench(
                     impl,
                     latency_model,
                     bar,
+                    backend,
                 )
             )
     except KeyboardInterrupt:
@@ -494,8 +509,10 @@ def _bench_group(
     impl: str,
     latency_model: Any,
     bar: Any,
+    backend: str = "eager",
 ) -> list[dict[str, Any]]:
     from octprof.analysis import Network
+    from octprof.backends import EXPORTED, exported_step
 
     name = _arch_name(arch)
     bar.set_description(f"{name} batch {batch}: building")
@@ -507,11 +524,15 @@ def _bench_group(
     for alpha in grid:
         analysis = net.analyze(alpha)
         macs[alpha] = analysis.total()["macs"]
-        model = build_model(analysis, dev, dt, channels_last, impl, mode)
+        model = build_model(analysis, dev, dt, channels_last and backend not in EXPORTED, impl, mode)
         if compile:
             torch._dynamo.reset()
             model = torch.compile(model)
-        fns[alpha] = make_step(model, x, mode)
+        if backend in EXPORTED:
+            bar.set_description(f"{name} batch {batch}: exporting α {alpha:g} to {backend}")
+            fns[alpha], precision = exported_step(backend, model, x.contiguous(), threads)
+        else:
+            fns[alpha], precision = make_step(model, x, mode), str(dt).replace("torch.", "")
         if latency_model is not None:
             predicted[alpha] = latency_model.predict(analysis, impl=impl, mode=mode)
         bar.update(1)
@@ -532,8 +553,10 @@ def _bench_group(
             "dtype": str(dt).replace("torch.", ""),
             "threads": threads,
             "mode": mode,
-            "channels_last": channels_last,
+            "channels_last": channels_last and backend not in EXPORTED,
             "compiled": compile,
+            "backend": backend,
+            "precision": precision,
             "impl": impl,
             "median_ms": round(t.median, 4),
             "iqr_ms": round(t.iqr, 4),

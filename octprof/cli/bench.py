@@ -83,6 +83,12 @@ def _show(df: Any, fmt: str | None, output: str | None, title: str, notes: list[
     help="Channels-last model and input (much faster pooling and upsampling on CPU).",
 )
 @click.option("--compile", "compile_", is_flag=True, help="torch.compile every model (after _dynamo.reset()).")
+@click.option(
+    "--backend",
+    default="eager",
+    show_default=True,
+    help="eager, compile, onnxruntime or openvino (exported through torch.onnx; CPU, float32, inference).",
+)
 @click.option("--threads", type=int, default=None, help="CPU threads (default: torch's current setting).")
 @click.option(
     "--mode",
@@ -96,9 +102,9 @@ def _show(df: Any, fmt: str | None, output: str | None, title: str, notes: list[
 @click.option(
     "--impl",
     type=click.Choice(["fast", "reference"]),
-    default="fast",
-    show_default=True,
-    help="Octave convolution: FastOctConv2d (fused kernels) or the reference OctConv2d.",
+    default=None,
+    help="Octave convolution: FastOctConv2d (fused kernels; the default for eager and compile) or the reference "
+    "OctConv2d (the default for exported backends, whose graph optimisers do better on the plain paths).",
 )
 @click.option("--predict", is_flag=True, help="Add the latency model's predicted_ms (needs 'octprof calibrate').")
 @click.option("--profile", "profile_path", default=None, help="Device profile JSON (default: the calibrate one).")
@@ -123,11 +129,12 @@ def bench(
     dtype: str,
     channels_last: bool,
     compile_: bool,
+    backend: str,
     threads: int | None,
     mode: str,
     repeats: int,
     warmup: int,
-    impl: str,
+    impl: str | None,
     predict: bool,
     profile_path: str | None,
     report: str,
@@ -152,6 +159,11 @@ def bench(
     if report == "memory":
         _memory(archs, alpha, batches, input_size, dev, dt, fmt, output)
         return
+    from octprof.backends import check_backend
+
+    if compile_ and backend not in ("eager", "compile"):
+        raise bad("--compile", backend, "--compile is the compile backend; give one of them")
+    check_backend("compile" if compile_ else backend, dev, dt, mode)
     warning = busy_warning(nthreads)
     if warning:
         click.echo(f"warning: {warning}", err=True)
@@ -172,6 +184,7 @@ def bench(
         predict,
         profile_path,
         progress=not no_progress,
+        backend=backend,
     )
     notes = [
         "median_ms / iqr_ms: per call, over round-robin rounds; speedup: median at alpha 0 / median at alpha "

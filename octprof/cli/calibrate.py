@@ -25,6 +25,12 @@ from octprof.cli.options import handle_errors
     default=None,
     help="Device profile JSON to update (default: $OCTPROF_DEVICE_PROFILE or ~/.cache/octprof/device_profile.json).",
 )
+@click.option(
+    "--backend",
+    default="eager",
+    show_default=True,
+    help="eager, onnxruntime or openvino: where the micro-benchmarks run (bench --predict --backend reads it).",
+)
 @handle_errors
 def calibrate(
     device: str,
@@ -34,6 +40,7 @@ def calibrate(
     repeats: int,
     quick: bool,
     profile_path: str | None,
+    backend: str,
 ) -> None:
     """Time convolutions over a grid of generic shapes, memory-bound ops and tiny ops on this device, fit the
     latency model (peak multiply-accumulate rate and small-size efficiency per kind of convolution, memory
@@ -51,7 +58,14 @@ def calibrate(
     if profile_path:
         check_output(profile_path)
     entries = run_calibrate(
-        device, dtype, counts, channels_last, quick, repeats, progress=lambda msg: click.echo(msg, err=True)
+        device,
+        dtype,
+        counts,
+        channels_last,
+        quick,
+        repeats,
+        progress=lambda msg: click.echo(msg, err=True),
+        backend=backend,
     )
     save_profile(entries, path)
     rows = []
@@ -63,6 +77,7 @@ def calibrate(
                 "dtype": e["key"]["dtype"],
                 "threads": e["key"]["threads"],
                 "channels_last": e["key"]["channels_last"],
+                "backend": e["key"]["backend"],
                 "conv_gmacs": round(p["peak_macs"]["conv"] / 1e9, 2),
                 "grouped_gmacs": round(p["peak_macs"]["gconv"] / 1e9, 2),
                 "depthwise_gmacs": round(p["peak_macs"]["dwconv"] / 1e9, 2),
