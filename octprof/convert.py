@@ -13,6 +13,8 @@ Every strategy named by a rule's ``convert`` lives here:
 - ``activation``: as ``per_frequency``; a PReLU with one slope per channel becomes
   :class:`~octprof.nn.FreqPReLU` (each part takes its channels' slopes);
 - ``merge``: split inputs merged back to one full-resolution map (``oct_merge``) before the op;
+- ``chunk``: ``split`` / ``chunk`` of a split map along channels gives split pieces (``oct_pieces``), else as
+  ``merge``;
 - ``keep``: unchanged (the plan guarantees vanilla inputs).
 
 At α = 0 nothing is split, the graph is left as it was, and the outputs equal the original's exactly.
@@ -44,7 +46,15 @@ from octprof.nn import (
 
 BINARY = {"add": oct_add, "mul": oct_mul, "sub": oct_sub, "div": oct_div}
 
-__all__ = ["PerFrequencyCall", "oct_merge_any", "oct_size", "oct_vec_merge", "oct_vec_split", "octify_captured"]
+__all__ = [
+    "PerFrequencyCall",
+    "oct_merge_any",
+    "oct_pieces",
+    "oct_size",
+    "oct_vec_merge",
+    "oct_vec_split",
+    "octify_captured",
+]
 
 
 def oct_vec_merge(x: Any) -> torch.Tensor:
@@ -69,6 +79,18 @@ def oct_merge_any(x: Any) -> Any:
     if l is not None and h is not None and l.shape[-2:] == h.shape[-2:]:
         return torch.cat([h, l], 1)
     return oct_merge(x)
+
+
+def oct_pieces(x: Any, pieces: tuple[tuple[int, int], ...]) -> tuple[Any, ...]:
+    """``torch.split`` of a split map along channels: piece i takes the next ``pieces[i] = (high, low)`` channels
+    of each part, so every piece is itself a split map (a part with 0 channels is None)."""
+    h, l = x
+    out = []
+    hi = lo = 0
+    for ph, pl in pieces:
+        out.append((h[:, hi : hi + ph] if ph else None, l[:, lo : lo + pl] if pl else None))
+        hi, lo = hi + ph, lo + pl
+    return tuple(out)
 
 
 def oct_size(x: Any, *args: Any) -> Any:
@@ -273,7 +295,11 @@ def octify_captured(gm: fx.GraphModule, plan: Plan, conv_cls: type[OctConv2d] = 
             with graph.inserting_before(node):
                 new = graph.call_module(name, (node.args[0],))
             replace(node, new)
-        elif strategy == "merge":
+        elif strategy == "chunk" and node.name in plan.pieces:
+            with graph.inserting_before(node):
+                new = graph.call_function(oct_pieces, (node.args[0], tuple(plan.pieces[node.name])))
+            replace(node, new)
+        elif strategy in ("merge", "chunk"):
             for src in list(node.all_input_nodes):
                 if split(src):
                     with graph.inserting_before(node):

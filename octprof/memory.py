@@ -266,6 +266,7 @@ class _Builder:
         self.base: dict[int, int] = {}
         self.ops: list[_Op] = []
         self.parts: dict[str, dict[str, int]] = {}
+        self.chunk_inputs: dict[str, dict[str, int]] = {}  # split/chunk node -> the tensors its pieces view
         self.outputs: set[int] = set()
         self.module_outputs: dict[str, list[int]] = {}
 
@@ -322,6 +323,12 @@ class _Builder:
             if kind == "input":
                 if node.out_shape is not None:
                     self.parts[node.name] = {"": self.new(node, "", "input", node.out_shape)}
+                continue
+            if kind == "chunk":
+                self.chunk(node)
+                continue
+            if kind == "meta" and node.attrs.get("item_of") in self.chunk_inputs:
+                self.piece(node)
                 continue
             if kind in ("constant", "meta"):
                 continue
@@ -423,6 +430,26 @@ class _Builder:
             op.saved_extra += n * c * (h + 2 * ph) * (w + 2 * pw) * self.tensors[consumes[0]].dtype_bytes
         else:  # convolutions, linear layers, average pooling and ops without a rule keep their input
             op.saves += consumes[:1]
+
+    def chunk(self, node: Any) -> None:
+        """split / chunk: its pieces are views of its input's parts (or of the merged map); nothing is saved."""
+        merged = {src: self.merge(node, src) for n_, src in self.plan.merges if n_ == node.name}
+        src = node.inputs[0] if node.inputs else None
+        if src is None:
+            return
+        self.chunk_inputs[node.name] = {"": merged[src]} if src in merged else dict(self.in_parts(src))
+
+    def piece(self, node: Any) -> None:
+        base = self.chunk_inputs[node.attrs["item_of"]]
+        produced: dict[str, int] = {}
+        for part, shape in self.out_parts(node):
+            src = base.get(part, base.get(""))
+            if src is None:
+                continue
+            tid = self.new(node, part, "output", shape, "", alias_of=src)
+            produced[part] = tid
+            self.ops.append(_Op(node.name, [tid], [src]))
+        self.parts[node.name] = produced
 
     def merge(self, node: Any, src: str) -> int:
         """A split map merged back before an op without a rule: upsample the low part, concatenate."""

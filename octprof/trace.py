@@ -119,6 +119,21 @@ def explicit_padding(conv: nn.Conv2d) -> tuple[int, int] | str:
     return conv.padding
 
 
+def _keeps_all(index: Any, shape: tuple[int, ...] | None) -> bool:
+    """Whether ``x[index]`` is all of ``x`` (full slices only, each reaching at least the end of its axis)."""
+    items = index if isinstance(index, tuple) else (index,)
+    if shape is None or len(items) > len(shape):
+        return False
+    for item, size in zip(items, shape):
+        if item is Ellipsis and len(items) == 1:
+            return True
+        if not isinstance(item, slice) or item.step not in (None, 1) or item.start not in (None, 0):
+            return False
+        if item.stop is not None and (not isinstance(item.stop, int) or item.stop < size):
+            return False
+    return True
+
+
 def _get_attr(gm: fx.GraphModule, target: str) -> Any:
     obj: Any = gm
     for part in target.split("."):
@@ -377,7 +392,26 @@ def _to_opgraph(gm: fx.GraphModule, dtype: torch.dtype) -> OpGraph:
             if kind == "cat":
                 attrs = {"dim": int(_arg(n, 1, "dim", 0))}
         if kind == "meta" and n.op == "call_function" and n.target is operator.getitem and _shape(n.args[0]):
-            kind, r = "slice", None  # indexing a tensor (a slice or a crop), not a tuple of outputs
+            # indexing a tensor (a slice or a crop), not a tuple of outputs; a slice that keeps everything
+            # (GhostNet's ``out[:, :self.out_chs]`` when the concatenation has exactly that many) is an identity
+            kind, r = ("dropout" if _keeps_all(n.args[1], _shape(n.args[0])) else "slice"), None
+        if kind == "chunk":
+            dim = _arg(n, 2, "dim", 0)  # split(x, size, dim), chunk(x, n, dim), x.split(sizes, dim)
+            meta = n.meta.get("tensor_meta")
+            pieces = [tuple(int(d) for d in m.shape) for m in meta] if isinstance(meta, (tuple, list)) else []
+            attrs = {
+                "dim": int(dim),
+                "piece_channels": [p[1] for p in pieces if len(p) == 4],
+                # pieces taken one by one (a, b = x.split(...)); a slice of the tuple or the tuple itself is not
+                "items_only": all(
+                    u.op == "call_function" and u.target is operator.getitem and isinstance(u.args[1], int)
+                    for u in n.users
+                ),
+            }
+        if kind == "meta" and n.op == "call_function" and n.target is operator.getitem:
+            src = n.args[0]
+            if isinstance(src, fx.Node) and isinstance(n.args[1], int):
+                attrs = {"item_of": src.name, "index": n.args[1]}
         if kind == "unknown" and _shape(n) is None and not any(_shape(i) for i in _tensor_inputs(n)):
             kind = "meta"  # arithmetic on sizes and assertions (``h // 2``, ``torch._assert``): no tensor involved
         attrs["counted_flops"] = int(n.meta.get("octprof_flops", 0))

@@ -71,7 +71,8 @@ EXAMPLES = {
     "upsample": (lambda: Around(nn.Upsample(scale_factor=2.0, mode="nearest")), 16),
     "flatten": (lambda: Around(Fn(lambda x: x.reshape(x.shape[0], 16, -1).reshape(x.shape))), 16),
     "slice": (lambda: Around(Fn(lambda x: x[:, 4:]), cout=12), 16),
-    "data": (lambda: Around(Fn(lambda x: torch.cat(torch.chunk(x, 2, dim=1)[::-1], 1))), 16),
+    "data": (lambda: Around(Fn(lambda x: torch.roll(x, 1, dims=1))), 16),
+    "chunk": (lambda: Around(Fn(lambda x: torch.cat(torch.chunk(x, 2, dim=1)[::-1], 1))), 16),
     "norm": (lambda: Around(nn.GroupNorm(4, 16)), 16),
     "unknown": (lambda: Around(nn.ConvTranspose2d(16, 16, 3, 1, 1)), 16),
 }

@@ -189,3 +189,29 @@ def test_gate_says_what_is_not_priced():
     assert result.passed
     assert result.unpriced == {"torch.cumsum": 1}
     assert "1 op not priced: torch.cumsum ×1 — totals exclude them" in result.summary()
+
+
+def test_identity_slice_keeps_the_split():
+    """GhostNet's ``out[:, :self.out_chs]`` when the concatenation has exactly that many channels: an identity."""
+    from torch import nn
+
+    class Ghost(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.stem = nn.Conv2d(3, 16, 3, 1, 1)
+            self.primary = nn.Conv2d(16, 16, 1)
+            self.cheap = nn.Conv2d(16, 16, 3, 1, 1, groups=16)
+            self.post = nn.Conv2d(32, 8, 3, 1, 1)
+
+        def forward(self, x):
+            p = self.primary(torch.relu(self.stem(x)))
+            out = torch.cat([p, self.cheap(p)], 1)
+            return self.post(out[:, :32])
+
+    a = Network(Ghost(), input_size=16).analyze(0.5)
+    node = next(n for n in a.plan.graph if n.target == "_operator.getitem")
+    assert node.kind == "dropout" and a.plan.splits[node.name].split
+    octave = a.octify()
+    x = torch.randn(a.captured.input_shape)
+    _, flops = _run(octave, x)
+    assert flops == 2 * a.total()["macs"]

@@ -67,6 +67,25 @@ class SplitAdd(nn.Module):
         return self.head(torch.cat([y1, y2], 1))
 
 
+class SplitPropagate(nn.Module):
+    """A Res2Net-style block whose pieces can each keep their share of both frequencies."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = _stem(32)
+        self.c1 = nn.Conv2d(16, 16, 3, 1, 1)
+        self.c2 = nn.Conv2d(16, 16, 3, 1, 1)
+        self.fuse = nn.Conv2d(32, 32, 1)
+        self.head = _Head(32)
+
+    def forward(self, x):
+        x = self.stem(x)
+        a, b = torch.split(x, 16, dim=1)
+        y1 = self.c1(a)
+        y2 = self.c2(b + y1)
+        return self.head(self.fuse(torch.cat([y1, y2], 1)))
+
+
 class SpatialCrop(nn.Module):
     """A crop of one pixel (an odd size) then a pad back: the low part cannot stay half the size."""
 
@@ -284,6 +303,7 @@ class Unknown(nn.Module):
 WILD: dict[str, tuple[type[nn.Module], int]] = {
     "channel_slice": (ChannelSlice, 32),
     "split_add": (SplitAdd, 32),
+    "split_propagate": (SplitPropagate, 32),
     "spatial_crop": (SpatialCrop, 32),
     "prelu": (PReLUNet, 32),
     "layer_scale": (LayerScale, 32),

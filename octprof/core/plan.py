@@ -71,6 +71,8 @@ class Plan:
     merges: list[tuple[str, str]] = field(default_factory=list)
     unpriced: list[str] = field(default_factory=list)
     reasons: dict[str, str] = field(default_factory=dict)
+    # split / chunk ops whose input stays split: node -> (high, low) channels of every piece, in order
+    pieces: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
 
     def split(self, name: str) -> TensorSplit:
         if name in self.splits:
@@ -137,6 +139,7 @@ class _Lows:
     ) -> None:
         self.graph, self.uf, self.members, self.forced = graph, uf, members, forced
         self.cat_of, self.gpool_of, self.alpha_of, self.force = cat_of, gpool_of, alpha_of, force
+        self.piece_of: dict[str, tuple[str, int, int]] = {}  # piece class -> (chunk input, piece channels, total)
         self.low_of: dict[str, int] = {}
         self.visiting: set[str] = set()
         self.conflicted = False
@@ -159,11 +162,23 @@ class _Lows:
             low = sums.pop() if len(sums) == 1 else -1
         elif root in self.gpool_of:
             low = self.get(uf.find(graph[self.gpool_of[root][0]].inputs[0]))
+        elif root in self.piece_of:
+            src, ci, total = self.piece_of[root]
+            parent = self.get(uf.find(src))
+            low = parent * ci // total if parent * ci % total == 0 else -1
+            if root in self.alpha_of and low != int(self.alpha_of[root] * c):
+                low = -1  # a conv joined to the piece (through an add) gives it another split
         else:
             low = int(self.alpha_of.get(root, 0.0) * c)
         self.visiting.discard(root)
         if low < 0:
-            self.conflicted |= self.force(root, "two concatenations give it different splits")
+            why = (
+                "its share of a split/chunk is not a whole number of channels per frequency, or differs from the "
+                "split of a conv joined to it"
+                if root in self.piece_of
+                else "two concatenations give it different splits"
+            )
+            self.conflicted |= self.force(root, why)
             low = 0
         self.low_of[root] = low
         return low
@@ -233,6 +248,9 @@ def plan(graph: OpGraph, options: PlanOptions) -> Plan:
     alpha_of: dict[str, float] = {}
     cat_of: dict[str, list[str]] = {}
     gpool_of: dict[str, list[str]] = {}
+    chunks: dict[str, str] = {}  # split/chunk along channels -> its input
+    merged_chunks: set[str] = set()  # ... whose pieces must all be vanilla: the input is merged before them
+    piece_items: list[tuple[str, str, int, int]] = []  # (item node, chunk node, index, total channels)
     for n in graph:
         r = get_rule(n.kind)
         if n.is_map:
@@ -290,12 +308,27 @@ def plan(graph: OpGraph, options: PlanOptions) -> Plan:
             alpha_of[root] = min(alpha_of.get(root, a), a)
         elif r.flow in ("opaque", "merge") and n.is_map:
             force(n.name, f"output of {n.kind} {n.label}, which runs on merged maps")
-        elif n.kind == "meta" and n.is_map:  # an item of a tuple (a piece of torch.split): its producer merged
-            force(n.name, f"{n.label} is a piece of a tuple made from merged maps (split, chunk, unbind)")
+        elif r.flow == "chunk":
+            ok = (
+                n.attrs.get("dim") in (1, -3)
+                and len(ins) == 1
+                and n.attrs.get("piece_channels")
+                and n.attrs.get("items_only")
+            )
+            if ok:  # else (another axis, pieces not taken one by one) it runs on merged maps, pieces vanilla
+                chunks[n.name] = ins[0]
+        elif n.kind == "meta" and n.is_map:  # an item of a tuple: a piece of a split/chunk, or of a merged op's output
+            src = n.attrs.get("item_of")
+            if src in chunks:
+                total = graph[chunks[src]].out_shape[1]  # type: ignore[index]
+                piece_items.append((n.name, src, n.attrs["index"], total))
+            else:
+                force(n.name, f"{n.label} is a piece of a tuple made from merged maps (split, chunk, unbind)")
+    piece_roots = {uf.find(item) for item, _, _, _ in piece_items}
     for root, names in members.items():
         if all(graph[m].out_shape[2:] == (1, 1) for m in names) and root not in gpool_of:  # type: ignore[index]
             force(root, "a vector produced by a conv stays vanilla (squeeze-excitation hidden layer)")
-        if root not in alpha_of and root not in cat_of and root not in gpool_of:
+        if root not in alpha_of and root not in cat_of and root not in gpool_of and root not in piece_roots:
             force(root, "no conv produces it")
 
     splits: dict[str, TensorSplit] = {}
@@ -306,8 +339,18 @@ def plan(graph: OpGraph, options: PlanOptions) -> Plan:
         while changed:
             changed = False
             lows = _Lows(graph, uf, members, forced, cat_of, gpool_of, alpha_of, force)
+            for item, chunk, _index, total in piece_items:
+                lows.piece_of[uf.find(item)] = (chunks[chunk], graph[item].out_shape[1], total)  # type: ignore[index]
             low_of = lows.all()
             changed |= lows.conflicted
+            # a chunk one of whose pieces must stay vanilla gives vanilla pieces: its input is merged before it
+            for item, chunk, _, _ in piece_items:
+                if chunk not in merged_chunks and uf.find(item) in forced:
+                    merged_chunks.add(chunk)
+                    changed = True
+            for item, chunk, _, _ in piece_items:
+                if chunk in merged_chunks:
+                    changed |= force(item, f"a piece of split/chunk {graph[chunk].label}, which runs on merged maps")
             # vanilla results force their sources
             for root, names in cat_of.items():
                 if root in forced or low_of.get(root, 0) == 0:
@@ -366,13 +409,22 @@ def plan(graph: OpGraph, options: PlanOptions) -> Plan:
     else:  # pragma: no cover - forcing only grows, so this cannot loop forever
         raise RuntimeError("planning did not settle")
 
+    pieces: dict[str, list[tuple[int, int]]] = {}
+    for chunk, src in chunks.items():
+        if src in splits and splits[src].split and chunk not in merged_chunks:
+            s_in = splits[src]
+            out: list[tuple[int, int]] = []
+            for ci in graph[chunk].attrs["piece_channels"]:
+                low = s_in.low * ci // s_in.channels
+                out.append((ci - low, low))
+            pieces[chunk] = out
     merges: list[tuple[str, str]] = []
     unpriced: list[str] = []
     for n in graph:
         r = get_rule(n.kind)
         if r.flow == "opaque" and getattr(r, "unpriced", lambda _n: True)(n):
             unpriced.append(n.name)
-        if r.flow in ("opaque", "merge"):
+        if r.flow in ("opaque", "merge") or (r.flow == "chunk" and n.name not in pieces):
             for i in n.inputs:
                 if i in splits and splits[i].split:
                     merges.append((n.name, i))
@@ -381,4 +433,4 @@ def plan(graph: OpGraph, options: PlanOptions) -> Plan:
         root = uf.find(n.name)
         if root in forced:
             reasons[n.name] = forced[root]
-    return Plan(graph, options, splits, convs, merges, unpriced, reasons)
+    return Plan(graph, options, splits, convs, merges, unpriced, reasons, pieces)

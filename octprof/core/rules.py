@@ -13,6 +13,7 @@ A rule says, for one kind of op:
   ``meta``   reads only metadata (``x.size()``), any split;
   ``merge``  split inputs are merged back to one full-resolution map before it (slices, crops, norms over
              channels, data movement): priced by its rule at full resolution;
+  ``chunk``  split / chunk along channels: each piece of a split map is split in proportion (else merged);
   ``opaque`` no rule: merged like ``merge``; priced by what ``FlopCounterMode`` counted for it in the vanilla
              trace (matmul, einsum, attention, transposed and 1-/3-d convolutions), listed as not priced when
              that is nothing;
@@ -617,9 +618,6 @@ class DataMove(_Merged):
 
     kind = "data"
     functions = (
-        "torch.split",
-        "torch.functional.split",
-        "torch.chunk",
         "torch.unbind",
         "torch.roll",
         "torch.flip",
@@ -630,7 +628,24 @@ class DataMove(_Merged):
         "torch.softmax",
     )
     modules = (f"{NN}.pixelshuffle.PixelShuffle", f"{NN}.pixelshuffle.PixelUnshuffle", f"{NN}.activation.Softmax")
-    methods = ("split", "chunk", "unbind", "roll", "flip", "expand", "expand_as", "repeat", "softmax")
+    methods = ("unbind", "roll", "flip", "expand", "expand_as", "repeat", "softmax")
+
+
+@rule
+class Chunk(_Merged):
+    """``torch.split`` / ``chunk`` (Res2Net, CSP): along channels, a split map gives split pieces, each with its
+    share of both frequencies (piece i of C channels out of a map with L low channels gets L·c_i/C low channels,
+    when that is a whole number for every piece); along another axis, or where the shares are not whole, the map
+    is merged first.  The pieces are views: no arithmetic in any convention."""
+
+    kind = "chunk"
+    functions = ("torch.split", "torch.functional.split", "torch.chunk")
+    methods = ("split", "chunk")
+    flow = "chunk"
+    convert = "chunk"
+
+    def cost(self, node: OpNode, ins: Sequence[TensorSplit], out: TensorSplit | None) -> list[dict]:
+        return []
 
 
 @rule
