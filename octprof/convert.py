@@ -10,7 +10,7 @@ Every strategy named by a rule's ``convert`` lives here:
   a per-frequency module that calls them on each part;
 - ``add`` / ``mul`` / ``cat``: octprof's pair-aware functions;
 - ``meta``: sizes of a split map are those of the vanilla map it stands for;
-- ``activation``: as ``per_frequency``; a PReLU with one slope per channel becomes
+- ``activation``: as ``per_frequency``, except that a PReLU with one slope per channel becomes
   :class:`~octprof.nn.FreqPReLU` (each part takes its channels' slopes);
 - ``merge``: split inputs merged back to one full-resolution map (``oct_merge``) before the op;
 - ``chunk``: ``split`` / ``chunk`` of a split map along channels gives split pieces (``oct_pieces``), else as
@@ -211,6 +211,10 @@ def octify_captured(gm: fx.GraphModule, plan: Plan, conv_cls: type[OctConv2d] = 
         node.replace_all_uses_with(new)
         graph.erase_node(node)
 
+    def _per_channel_prelu(node: fx.Node) -> bool:
+        act = gm.get_submodule(node.target)
+        return isinstance(act, nn.PReLU) and act.num_parameters > 1
+
     for node in list(graph.nodes):
         if node.name not in op_graph.by_name:
             continue
@@ -241,7 +245,10 @@ def octify_captured(gm: fx.GraphModule, plan: Plan, conv_cls: type[OctConv2d] = 
             s = splits[node.name]
             key = ("bn", repr(bn), bn.training, s.high, s.low)
             _set_submodule(gm, node.target, build(key, lambda b=bn, s=s: FreqBatchNorm2d.from_bn(b, (s.high, s.low))))
-        elif strategy == "per_frequency" and any_split(node):
+        elif strategy == "activation" and any_split(node) and node.op == "call_module" and _per_channel_prelu(node):
+            s = splits[node.name]
+            _set_submodule(gm, node.target, FreqPReLU.from_prelu(gm.get_submodule(node.target), (s.high, s.low)))
+        elif strategy in ("per_frequency", "activation") and any_split(node):
             if node.op == "call_module":
                 _set_submodule(gm, node.target, PerFrequency(gm.get_submodule(node.target)))
             else:
@@ -278,22 +285,6 @@ def octify_captured(gm: fx.GraphModule, plan: Plan, conv_cls: type[OctConv2d] = 
                 continue
             with graph.inserting_before(node):
                 new = graph.call_function(fn, args)
-            replace(node, new)
-        elif strategy == "activation" and any_split(node) and node.op == "call_module":
-            act = gm.get_submodule(node.target)
-            if isinstance(act, nn.PReLU) and act.num_parameters > 1:
-                s = splits[node.name]
-                _set_submodule(gm, node.target, FreqPReLU.from_prelu(act, (s.high, s.low)))
-            else:
-                _set_submodule(gm, node.target, PerFrequency(act))
-        elif strategy == "activation" and any_split(node):
-            counter += 1
-            name = f"_octprof_{node.name}"
-            gm.add_module(
-                name, PerFrequencyCall(node.target, tuple(node.args[1:]), dict(node.kwargs), node.op == "call_method")
-            )
-            with graph.inserting_before(node):
-                new = graph.call_module(name, (node.args[0],))
             replace(node, new)
         elif strategy == "chunk" and node.name in plan.pieces:
             with graph.inserting_before(node):

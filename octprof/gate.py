@@ -413,18 +413,17 @@ def load(path: str | os.PathLike[str], check_archs: bool = True) -> Baseline:
 # ------------------------------------------------------------------------------------------------- computing
 
 
-_LAST_UNPRICED: dict[str, int] = {}  # ops nothing priced in the last measure(), by target
-
-
-def _current_rows(entries: Sequence[Entry]) -> dict[tuple[Any, ...], dict[str, Any]]:
-    """Price every entry with ``network_table``, one call per (arch, input size, batch)."""
+def _current_rows(
+    entries: Sequence[Entry], unpriced: dict[str, int] | None = None
+) -> dict[tuple[Any, ...], dict[str, Any]]:
+    """Price every entry with ``network_table``, one call per (arch, input size, batch); ops nothing priced are
+    added to ``unpriced`` (by target) when it is given."""
     from octprof.report import network_table
 
     groups: dict[tuple[str, str, int], list[Entry]] = {}
     for e in entries:
         groups.setdefault((e.arch, size_text(e.input_size), e.batch), []).append(e)
     out: dict[tuple[Any, ...], dict[str, Any]] = {}
-    _LAST_UNPRICED.clear()
     for (arch, _, batch), group in groups.items():
         alphas = sorted({e.alpha for e in group})
         try:
@@ -436,7 +435,8 @@ def _current_rows(entries: Sequence[Entry]) -> dict[tuple[Any, ...], dict[str, A
                 "arch", arch, f"pricing failed ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})"
             ) from None
         for target, k in df.attrs.get("unpriced", {}).items():
-            _LAST_UNPRICED[target] = _LAST_UNPRICED.get(target, 0) + k
+            if unpriced is not None:
+                unpriced[target] = unpriced.get(target, 0) + k
         by_alpha = {float(r["alpha"]): r for r in df.to_dict("records")}
         for e in group:
             out[e.key] = by_alpha[e.alpha]
@@ -453,9 +453,9 @@ def _plain(v: Any) -> float | int | None:
     return v
 
 
-def measure(baseline: Baseline) -> Baseline:
-    """The same entries and metrics, with today's values."""
-    current = _current_rows(baseline.entries)
+def measure(baseline: Baseline, unpriced: dict[str, int] | None = None) -> Baseline:
+    """The same entries and metrics, with today's values; ops nothing priced are added to ``unpriced``."""
+    current = _current_rows(baseline.entries, unpriced)
     entries = [replace(e, metrics={m: _plain(current[e.key].get(m)) for m in e.metrics}) for e in baseline.entries]
     return Baseline(entries, dict(baseline.tolerances), baseline.source)
 
@@ -498,8 +498,9 @@ def check(baseline: Baseline | str | os.PathLike[str]) -> GateResult:
     """Recompute ``baseline`` (a :class:`Baseline` or a file) and compare."""
     if not isinstance(baseline, Baseline):
         baseline = load(baseline)
-    result = compare(baseline, measure(baseline))
-    result.unpriced = dict(_LAST_UNPRICED)
+    unpriced: dict[str, int] = {}
+    result = compare(baseline, measure(baseline, unpriced))
+    result.unpriced = unpriced
     return result
 
 

@@ -56,8 +56,8 @@ __all__ = [
 # Activations that keep their output for the backward pass (the rest keep their input; ReLU6 is a hardtanh, which
 # keeps its input).
 _SAVE_OUTPUT = ("relu", "sigmoid", "tanh", "elu")
-# data-movement ops (rule "data") whose results are views of their input
-_DATA_VIEWS = ("split", "chunk", "unbind", "narrow", "expand", "expand_as")
+# data-movement ops (rule "data") whose results are views of their input (split / chunk pieces: see ``chunk``)
+_DATA_VIEWS = ("expand", "expand_as")
 # kinds whose saved-for-backward bytes the model only estimates (the input of the op)
 APPROXIMATE_SAVED = ("norm", "unknown")
 _VIEW_METHODS = ("flatten", "view", "reshape", "squeeze", "unsqueeze", "permute", "transpose", "contiguous")

@@ -3,9 +3,10 @@
 :func:`prove` builds the octave network of a plan on the meta device (no weights initialised, no activation
 allocated) and runs it node by node.  Every op whose plan node it can name is checked: a split map must come out as
 a ``(high, low)`` pair with exactly the planned shapes, a vanilla one as one tensor of the vanilla shape.  The first
-op that raises or gives other shapes is returned with the reason; :meth:`octprof.analysis.Network.analyze` then
-plans again with that op refused (its split inputs merged before it, its output vanilla) and proves again, so that
-every price describes a network that exists and runs.
+op that raises or gives other shapes is recorded with the reason and stood in for by its planned shapes, so that
+one run finds every failure; :meth:`octprof.analysis.Network.analyze` then plans again with the failing ops refused
+(their split inputs merged before them, their outputs vanilla) and proves again, so that every price describes a
+network that exists and runs.
 """
 
 from __future__ import annotations
@@ -149,10 +150,8 @@ def _empty_like_shapes(shapes: Any, dtype: torch.dtype) -> Any:
 
 
 def _stand_in(plan: Plan, name: str, dtype: torch.dtype) -> Any:
-    want = _expected(plan, name)
-    if want and isinstance(want[0], int):
-        return torch.empty(want, dtype=dtype, device="meta")
-    return tuple(None if s is None else torch.empty(s, dtype=dtype, device="meta") for s in want)
+    """Meta tensors of the shapes the plan gives ``name`` (a pair for a split map)."""
+    return _empty_like_shapes(_expected(plan, name), dtype)
 
 
 class _Stop(Exception):

@@ -422,7 +422,7 @@ def plan(graph: OpGraph, options: PlanOptions) -> Plan:
     unpriced: list[str] = []
     for n in graph:
         r = get_rule(n.kind)
-        if r.flow == "opaque" and getattr(r, "unpriced", lambda _n: True)(n):
+        if r.unpriced(n):
             unpriced.append(n.name)
         if r.flow in ("opaque", "merge") or (r.flow == "chunk" and n.name not in pieces):
             for i in n.inputs:

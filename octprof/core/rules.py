@@ -129,6 +129,10 @@ class Rule:
     paper_per_out: ClassVar[int] = 0
     fvcore_per_out: ClassVar[int] = 0
 
+    def unpriced(self, node: OpNode) -> bool:
+        """Whether nothing prices this op (only ops with no rule can be so)."""
+        return False
+
     def halvable(self, node: OpNode) -> bool:
         """Whether the op applied to a low part (half the size) gives half of its output: else its maps
         cannot stay split."""
@@ -598,9 +602,8 @@ class _Merged(Rule):
         return {}
 
     def cost(self, node: OpNode, ins: Sequence[TensorSplit], out: TensorSplit | None) -> list[dict]:
-        shape = node.out_shape if node.out_shape is not None else None
         counts = {"params": node.attrs.get("module_params", 0), **self.counts(node)}
-        return [cost_row(node, "", ins[0].shape if ins else None, shape, **counts)]
+        return [cost_row(node, "", ins[0].shape if ins else None, node.out_shape, **counts)]
 
 
 @rule
