@@ -126,37 +126,6 @@ def resolve(arch: str | nn.Module | ModelSource) -> ModelSource:
     )
 
 
-_CATEGORIES = (
-    ("network input", "stem"),
-    ("stem conv", "stem"),
-    ("odd size", "odd size"),
-    ("vanilla pattern", "preset"),
-    ("called", "shared module"),
-    ("cannot take a split map", "refused by the proof"),
-    ("feeds flatten", "feed flatten/linear/reshape"),
-    ("feeds linear", "feed flatten/linear/reshape"),
-    ("feeds output", "network output"),
-    ("global pooling", "feed a vanilla head"),
-    ("concatenation", "concatenation"),
-    ("padding_mode", "padding mode"),
-    ("cannot be an octave layer", "geometry (stride/padding)"),
-    ("half-size", "pooling geometry"),
-    ("squeeze-excitation", "squeeze-excitation vector"),
-    ("runs on merged maps", "meets a merged op (slice, norm, no rule)"),
-    ("piece of a tuple", "meets a split/chunk piece"),
-    ("no conv produces", "no split source"),
-    ("alpha 0", "alpha 0"),
-)
-
-
-def reason_category(why: str) -> str:
-    """A short category for a reason a conv stayed vanilla (for the one-line summary)."""
-    for key, cat in _CATEGORIES:
-        if key in why:
-            return cat
-    return "other"
-
-
 class UnpricedWarning(UserWarning):
     """Some ops of the network have no price: the totals exclude them."""
 
@@ -293,30 +262,36 @@ class Analysis:
         g = self.plan.graph
         return [{"op": g[n].label, "target": g[n].target, "merged_input": g[i].label} for n, i in self.plan.merges]
 
-    def vanilla_reasons(self) -> dict[str, str]:
-        """Why each convolution that is not an octave layer stayed vanilla: ``{conv label: reason}`` (the
-        constraint that kept its output vanilla, else its input's)."""
-        out: dict[str, str] = {}
+    def _vanilla(self) -> dict[str, tuple[str, str]]:
+        """``{conv label: (category, reason)}`` for every convolution that is not an octave layer: the constraint
+        that kept its output vanilla, else its input's."""
+        out: dict[str, tuple[str, str]] = {}
         p = self.plan
         for name, cp in p.convs.items():
             if cp.mode == "octave":
                 continue
             node = p.graph[name]
-            why = p.reasons.get(name) or (p.reasons.get(node.inputs[0]) if node.inputs else None)
-            out[node.label] = why or ("alpha 0" if self.alpha == 0 else "its maps are not split")
+            key = name if name in p.reasons else (node.inputs[0] if node.inputs and node.inputs[0] in p.reasons else "")
+            if key:
+                out[node.label] = (p.categories.get(key, "other"), p.reasons[key])
+            elif self.alpha == 0:
+                out[node.label] = ("alpha 0", "alpha 0")
+            else:
+                out[node.label] = ("other", "its maps are not split")
         return out
 
+    def vanilla_reasons(self) -> dict[str, str]:
+        """Why each convolution that is not an octave layer stayed vanilla: ``{conv label: reason}``."""
+        return {label: why for label, (_, why) in self._vanilla().items()}
+
     def conv_summary(self) -> str:
-        """One line: ``41 of 53 convs octave; vanilla: 8 odd size, 3 feed flatten, 1 stem``."""
+        """One line: ``41 of 53 convs octave; vanilla: 8 odd size, 3 feeds a vanilla op, 1 stem``."""
         p = self.plan
-        total = len(p.convs)
-        octave = len(p.octave_layers())
         counts: dict[str, int] = {}
-        for why in self.vanilla_reasons().values():
-            key = reason_category(why)
-            counts[key] = counts.get(key, 0) + 1
+        for cat, _ in self._vanilla().values():
+            counts[cat] = counts.get(cat, 0) + 1
         tail = ", ".join(f"{k} {c}" for c, k in sorted(((c, k) for k, c in counts.items()), reverse=True))
-        return f"{octave} of {total} convs octave" + (f"; vanilla: {tail}" if tail else "")
+        return f"{len(p.octave_layers())} of {len(p.convs)} convs octave" + (f"; vanilla: {tail}" if tail else "")
 
     def refusals(self) -> list[dict[str, str]]:
         """Ops the proof by construction found unable to take the split their rule promised: each now runs on

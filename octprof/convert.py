@@ -23,7 +23,6 @@ At α = 0 nothing is split, the graph is left as it was, and the outputs equal t
 from __future__ import annotations
 
 import copy
-import operator
 from typing import Any
 
 import torch
@@ -31,7 +30,7 @@ import torch.fx as fx
 from torch import nn
 
 from octprof.core.plan import Plan
-from octprof.core.rules import get_rule
+from octprof.core.rules import CONVERTS, get_rule
 from octprof.nn import (
     FreqBatchNorm2d,
     FreqPReLU,
@@ -43,8 +42,6 @@ from octprof.nn import (
     oct_mul,
     oct_sub,
 )
-
-BINARY = {"add": oct_add, "mul": oct_mul, "sub": oct_sub, "div": oct_div}
 
 __all__ = [
     "PerFrequencyCall",
@@ -173,129 +170,174 @@ class SharedCopy(nn.Module):
             setattr(dst, leaf, value)
 
 
+class _Rewrite:
+    """One conversion: the copy being rewritten and the plan it follows.  Each ``convert`` strategy a rule can
+    name is a method ``s_<strategy>(node, info)``; :data:`STRATEGIES` is checked against the registry's closed
+    set at import, so a rule naming a strategy that does not exist fails at once, not at the first network."""
+
+    def __init__(self, gm: Any, plan: Plan, conv_cls: type[OctConv2d], share: bool) -> None:
+        self.gm, self.plan, self.conv_cls, self.share = gm, plan, conv_cls, share
+        self.graph = gm.graph
+        self.splits = plan.splits
+        self.stride_rule = plan.options.stride_rule
+        self.memo: dict[Any, nn.Module] = {}
+        self.origin: dict[fx.Node, str] = {}  # replacement node -> the original node's name (the plan's key)
+
+    # -- helpers --------------------------------------------------------------------------------------------------
+    def build(self, key: Any, make: Any) -> nn.Module:
+        if not self.share:
+            return make()
+        if key not in self.memo:
+            self.memo[key] = make()
+        return self.memo[key]
+
+    def split(self, n: fx.Node | str) -> bool:
+        name = n if isinstance(n, str) else self.origin.get(n, n.name)
+        return name in self.splits and self.splits[name].split
+
+    def any_split(self, node: fx.Node) -> bool:
+        return any(self.split(i) for i in node.all_input_nodes) or self.split(node)
+
+    def replace(self, node: fx.Node, new: fx.Node) -> None:
+        new.meta = dict(node.meta)
+        self.origin[new] = self.origin.get(node, node.name)
+        new.meta["octprof_origin"] = self.origin[new]
+        node.replace_all_uses_with(new)
+        self.graph.erase_node(node)
+
+    def call_before(self, node: fx.Node, fn: Any, args: tuple[Any, ...]) -> None:
+        """Replace ``node`` by ``fn(*args)``."""
+        with self.graph.inserting_before(node):
+            new = self.graph.call_function(fn, args)
+        self.replace(node, new)
+
+    # -- strategies -----------------------------------------------------------------------------------------------
+    def s_conv(self, node: fx.Node, info: Any) -> None:
+        cp = self.plan.convs.get(node.name)
+        if cp is None:
+            return
+        if cp.mode == "octave" and node.op == "call_module":
+            assert cp.spec is not None
+            conv = self.gm.get_submodule(node.target)
+            sr = self.stride_rule
+            key = ("conv", repr(conv), conv.weight.dtype, cp.spec.alpha_in, cp.spec.alpha_out, sr)
+            octave = self.build(key, lambda c=conv, s=cp.spec: self.conv_cls.from_conv(c, s.alpha_in, s.alpha_out, sr))
+            _set_submodule(self.gm, node.target, octave)
+        elif cp.mode == "vector":
+            src = node.args[0]
+            if self.split(src):
+                with self.graph.inserting_before(node):
+                    merged = self.graph.call_function(oct_vec_merge, (src,))
+                node.replace_input_with(src, merged)
+            if self.split(node):
+                with self.graph.inserting_after(node):
+                    parts = self.graph.call_function(oct_vec_split, (node, self.splits[node.name].high))
+                node.replace_all_uses_with(parts, delete_user_cb=lambda u, p=parts: u is not p)
+
+    def s_batch_norm(self, node: fx.Node, info: Any) -> None:
+        if not (self.any_split(node) and node.op == "call_module"):
+            return
+        bn = self.gm.get_submodule(node.target)
+        s = self.splits[node.name]
+        key = ("bn", repr(bn), bn.training, s.high, s.low)
+        new = self.build(key, lambda b=bn, s=s: FreqBatchNorm2d.from_bn(b, (s.high, s.low)))
+        _set_submodule(self.gm, node.target, new)
+
+    def s_activation(self, node: fx.Node, info: Any) -> None:
+        if self.any_split(node) and node.op == "call_module":
+            act = self.gm.get_submodule(node.target)
+            if isinstance(act, nn.PReLU) and act.num_parameters > 1:  # each part takes its channels' slopes
+                s = self.splits[node.name]
+                _set_submodule(self.gm, node.target, FreqPReLU.from_prelu(act, (s.high, s.low)))
+                return
+        self.s_per_frequency(node, info)
+
+    def s_per_frequency(self, node: fx.Node, info: Any) -> None:
+        if not self.any_split(node):
+            return
+        if node.op == "call_module":
+            _set_submodule(self.gm, node.target, PerFrequency(self.gm.get_submodule(node.target)))
+            return
+        name = f"_octprof_{node.name}"
+        method = node.op == "call_method"
+        self.gm.add_module(name, PerFrequencyCall(node.target, tuple(node.args[1:]), dict(node.kwargs), method))
+        with self.graph.inserting_before(node):
+            new = self.graph.call_module(name, (node.args[0],))
+        self.replace(node, new)
+
+    def _binary(self, node: fx.Node, fn: Any) -> None:
+        if self.any_split(node):
+            self.call_before(node, fn, (node.args[0], node.args[1]))
+
+    def s_add(self, node: fx.Node, info: Any) -> None:
+        self._binary(node, oct_add)
+
+    def s_sub(self, node: fx.Node, info: Any) -> None:
+        self._binary(node, oct_sub)
+
+    def s_mul(self, node: fx.Node, info: Any) -> None:
+        self._binary(node, oct_mul)
+
+    def s_div(self, node: fx.Node, info: Any) -> None:
+        self._binary(node, oct_div)
+
+    def s_cat(self, node: fx.Node, info: Any) -> None:
+        if not self.any_split(node):
+            return
+        tensors = node.args[0] if node.args else node.kwargs["tensors"]
+        dim = node.args[1] if len(node.args) > 1 else node.kwargs.get("dim", 0)
+        self.call_before(node, oct_cat, (tensors, dim))
+
+    def s_meta(self, node: fx.Node, info: Any) -> None:
+        if not any(self.split(i) for i in node.all_input_nodes):
+            return
+        src = node.args[0]
+        if node.op == "call_method" and node.target == "size":
+            self.call_before(node, oct_size, (src, *node.args[1:]))
+        elif node.op == "call_function" and node.target is getattr:
+            self.call_before(node, oct_getattr, (src, node.args[1]))
+        elif node.op == "call_method" and node.target == "dim":
+            self.call_before(node, oct_dim, (src,))
+        # an item of a tuple of pieces (getitem) works on the tuple as it is
+
+    def s_chunk(self, node: fx.Node, info: Any) -> None:
+        if node.name in self.plan.pieces:
+            self.call_before(node, oct_pieces, (node.args[0], tuple(self.plan.pieces[node.name])))
+        else:
+            self.s_merge(node, info)
+
+    def s_merge(self, node: fx.Node, info: Any) -> None:
+        for src in list(node.all_input_nodes):
+            if self.split(src):
+                with self.graph.inserting_before(node):
+                    merged = self.graph.call_function(oct_merge_any, (src,))
+                node.replace_input_with(src, merged)
+
+    def s_keep(self, node: fx.Node, info: Any) -> None:
+        """Unchanged: the plan guarantees vanilla inputs."""
+
+    def run(self) -> None:
+        op_graph = self.plan.graph
+        for node in list(self.graph.nodes):
+            if node.name in op_graph.by_name:
+                info = op_graph[node.name]
+                STRATEGIES[get_rule(info.kind).convert](self, node, info)
+
+
+STRATEGIES = {name[2:]: fn for name, fn in vars(_Rewrite).items() if name.startswith("s_")}
+if set(STRATEGIES) != set(CONVERTS):  # the registry's closed set and this module's strategies are one list
+    raise ImportError(f"convert strategies {sorted(STRATEGIES)} differ from the rules' {sorted(CONVERTS)}")
+
+
 def octify_captured(gm: fx.GraphModule, plan: Plan, conv_cls: type[OctConv2d] = OctConv2d, share: bool = False) -> Any:
     """Rewrite a copy of the traced network ``gm`` into the octave network that ``plan`` describes (an
     ``fx.GraphModule``).  ``conv_cls`` builds the octave convolutions (``conv_cls.from_conv``): ``OctConv2d`` or a
     faster subclass with the same parameters and child names.  ``share``: for the proof on meta networks, a
     :class:`SharedCopy` (no code generated) whose modules are shared with ``gm`` and, where two call sites convert
     alike, with each other; a network to run or train is a deep copy."""
-    memo: dict[Any, nn.Module] = {}
-
-    def build(key: Any, make: Any) -> nn.Module:
-        if not share:
-            return make()
-        if key not in memo:
-            memo[key] = make()
-        return memo[key]
-
     gm = SharedCopy(gm) if share else copy.deepcopy(gm)
+    _Rewrite(gm, plan, conv_cls, share).run()
     graph = gm.graph
-    splits = plan.splits
-    op_graph = plan.graph
-    stride_rule = plan.options.stride_rule
-    counter = 0
-
-    origin: dict[fx.Node, str] = {}  # replacement node -> the original node's name (the plan's key)
-
-    def split(n: fx.Node | str) -> bool:
-        name = n if isinstance(n, str) else origin.get(n, n.name)
-        return name in splits and splits[name].split
-
-    def any_split(node: fx.Node) -> bool:
-        return any(split(i) for i in node.all_input_nodes) or split(node)
-
-    def replace(node: fx.Node, new: fx.Node) -> None:
-        new.meta = dict(node.meta)
-        origin[new] = origin.get(node, node.name)
-        new.meta["octprof_origin"] = origin[new]
-        node.replace_all_uses_with(new)
-        graph.erase_node(node)
-
-    def _per_channel_prelu(node: fx.Node) -> bool:
-        act = gm.get_submodule(node.target)
-        return isinstance(act, nn.PReLU) and act.num_parameters > 1
-
-    for node in list(graph.nodes):
-        if node.name not in op_graph.by_name:
-            continue
-        info = op_graph[node.name]
-        strategy = get_rule(info.kind).convert
-        if strategy == "conv" and node.name in plan.convs:
-            cp = plan.convs[node.name]
-            if cp.mode == "octave" and node.op == "call_module":
-                assert cp.spec is not None
-                conv = gm.get_submodule(node.target)
-                key = ("conv", repr(conv), conv.weight.dtype, cp.spec.alpha_in, cp.spec.alpha_out, stride_rule)
-                octave = build(
-                    key, lambda c=conv, s=cp.spec: conv_cls.from_conv(c, s.alpha_in, s.alpha_out, stride_rule)
-                )
-                _set_submodule(gm, node.target, octave)
-            elif cp.mode == "vector":
-                src = node.args[0]
-                if split(src):
-                    with graph.inserting_before(node):
-                        merged = graph.call_function(oct_vec_merge, (src,))
-                    node.replace_input_with(src, merged)
-                if split(node):
-                    with graph.inserting_after(node):
-                        parts = graph.call_function(oct_vec_split, (node, splits[node.name].high))
-                    node.replace_all_uses_with(parts, delete_user_cb=lambda u, p=parts: u is not p)
-        elif strategy == "batch_norm" and any_split(node) and node.op == "call_module":
-            bn = gm.get_submodule(node.target)
-            s = splits[node.name]
-            key = ("bn", repr(bn), bn.training, s.high, s.low)
-            _set_submodule(gm, node.target, build(key, lambda b=bn, s=s: FreqBatchNorm2d.from_bn(b, (s.high, s.low))))
-        elif strategy == "activation" and any_split(node) and node.op == "call_module" and _per_channel_prelu(node):
-            s = splits[node.name]
-            _set_submodule(gm, node.target, FreqPReLU.from_prelu(gm.get_submodule(node.target), (s.high, s.low)))
-        elif strategy in ("per_frequency", "activation") and any_split(node):
-            if node.op == "call_module":
-                _set_submodule(gm, node.target, PerFrequency(gm.get_submodule(node.target)))
-            else:
-                counter += 1
-                name = f"_octprof_{node.name}"
-                method = node.op == "call_method"
-                src = node.args[0]
-                gm.add_module(name, PerFrequencyCall(node.target, tuple(node.args[1:]), dict(node.kwargs), method))
-                with graph.inserting_before(node):
-                    new = graph.call_module(name, (src,))
-                replace(node, new)
-        elif strategy in BINARY and any_split(node):
-            fn = BINARY[strategy]
-            with graph.inserting_before(node):
-                new = graph.call_function(fn, (node.args[0], node.args[1]))
-            replace(node, new)
-        elif strategy == "cat" and any_split(node):
-            tensors = node.args[0] if node.args else node.kwargs["tensors"]
-            dim = node.args[1] if len(node.args) > 1 else node.kwargs.get("dim", 0)
-            with graph.inserting_before(node):
-                new = graph.call_function(oct_cat, (tensors, dim))
-            replace(node, new)
-        elif strategy == "meta" and any(split(i) for i in node.all_input_nodes):
-            src = node.args[0]
-            if node.op == "call_method" and node.target == "size":
-                fn, args = oct_size, (src, *node.args[1:])
-            elif node.op == "call_function" and node.target is getattr:
-                fn, args = oct_getattr, (src, node.args[1])
-            elif node.op == "call_method" and node.target == "dim":
-                fn, args = oct_dim, (src,)
-            else:
-                continue
-            if node.op == "call_function" and node.target is operator.getitem:
-                continue
-            with graph.inserting_before(node):
-                new = graph.call_function(fn, args)
-            replace(node, new)
-        elif strategy == "chunk" and node.name in plan.pieces:
-            with graph.inserting_before(node):
-                new = graph.call_function(oct_pieces, (node.args[0], tuple(plan.pieces[node.name])))
-            replace(node, new)
-        elif strategy in ("merge", "chunk"):
-            for src in list(node.all_input_nodes):
-                if split(src):
-                    with graph.inserting_before(node):
-                        merged = graph.call_function(oct_merge_any, (src,))
-                    node.replace_input_with(src, merged)
     if share:
         return gm
     graph.lint()

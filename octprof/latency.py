@@ -34,6 +34,7 @@ from typing import Any
 from octprof.core.errors import OctprofError, bad
 from octprof.core.fmt import write_atomic
 from octprof.core.layer import layer_cost
+from octprof.core.rules import get_rule
 
 __all__ = [
     "COMPUTE_KINDS",
@@ -169,73 +170,39 @@ def _octave_kernels(node: Any, spec: Any, impl: str, db: int) -> list[Kernel]:
     return out
 
 
-_NO_KERNEL = ("input", "output", "constant", "meta", "flatten", "dropout")
+def _gemm_kernel(node: Any, path: str, g: dict[str, Any], db: int) -> Kernel:
+    """A matrix-product op (a vanilla conv, a linear layer, an op FlopCounterMode priced) as one compute kernel."""
+    io = sum(_numel(s) for s in node.in_shapes) + _numel(node.out_shape) + g["weights"]
+    return Kernel(node.name, node.label, path, g["kind"], g["macs"], io * db, m=g["m"], k=g["k"], n=g["n"])
 
 
 def kernels(analysis: Any, impl: str = "fast") -> list[Kernel]:
-    """The kernels of one forward pass of the octave network of ``analysis`` (an ``Analysis`` or a ``Plan``)."""
+    """The kernels of one forward pass of the octave network of ``analysis`` (an ``Analysis`` or a ``Plan``):
+    what each op's rule says (:meth:`octprof.core.rules.Rule.kernel`), octave layers as ``impl`` runs them."""
     plan = getattr(analysis, "plan", analysis)
     graph = plan.graph
     db = graph.dtype_bytes
     out: list[Kernel] = []
     for node in graph:
-        kind = node.kind
-        if kind == "conv2d" and node.name in plan.convs:
+        r = get_rule(node.kind)
+        if node.name in plan.convs:  # an op of the OctaveLayer protocol
             cp = plan.convs[node.name]
             if cp.mode == "octave":
                 out += _octave_kernels(node, cp.spec, impl, db)
                 continue
-            a = node.attrs
-            kh, kw = a["kernel_size"]
-            cin = node.in_shapes[0][1]
-            weights = a["out_channels"] * (cin // a["groups"]) * kh * kw
-            macs = _numel(node.out_shape) // a["out_channels"] * weights
             if cp.mode == "vector" and plan.split(node.inputs[0]).split:
                 out.append(_mem(node, "merge", 2 * _numel(node.in_shapes[0]), db))
-            out.append(
-                _conv_kernel(
-                    node,
-                    "conv",
-                    macs,
-                    _numel(node.in_shapes[0]),
-                    node.out_shape,
-                    weights,
-                    a["groups"],
-                    cin,
-                    a["out_channels"],
-                    kh * kw,
-                    db,
-                )
-            )
+            out.append(_gemm_kernel(node, "conv", r.gemm(node), db))
             continue
-        if kind in _NO_KERNEL and not (kind == "flatten" and str(node.target).endswith(("mean", "sum"))):
-            continue
-        if kind == "linear":
-            a = node.attrs
-            rows = _numel(node.in_shapes[0][:-1])
-            macs = rows * a["in_features"] * a["out_features"]
-            out.append(
-                Kernel(
-                    node.name,
-                    node.label,
-                    "",
-                    "conv",
-                    macs,
-                    (_numel(node.in_shapes[0]) + _numel(node.out_shape) + a["in_features"] * a["out_features"]) * db,
-                    m=a["out_features"],
-                    k=a["in_features"],
-                    n=rows,
-                )
-            )
+        how = r.kernel(node)
+        if how == "none":
             continue
         for n_, src in plan.merges:
             if n_ == node.name:
                 s = plan.splits[src]
                 out.append(_mem(node, "merge", 2 * s.elems + _numel(s.shape), db))
-        counted = node.attrs.get("counted_flops", 0) // 2 if kind == "unknown" else 0
-        if counted:  # an op with no rule that does arithmetic (matmul, attention, other convs): one GEMM-like kernel
-            io = sum(_numel(s) for s in node.in_shapes) + _numel(node.out_shape)
-            out.append(Kernel(node.name, node.label, "", "conv", counted, io * db))
+        if how == "gemm":
+            out.append(_gemm_kernel(node, "", r.gemm(node), db))
             continue
         outs = plan.splits[node.name].parts() if node.name in plan.splits else [("", node.out_shape)]
         total = sum(_numel(s) for _, s in outs) or 1

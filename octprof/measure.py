@@ -33,6 +33,7 @@ from torch import nn
 from octprof.core.errors import bad
 from octprof.core.fmt import format_for_path, render, write_atomic
 from octprof.core.grid import parse_grid
+from octprof.core.rules import octave_capable
 from octprof.nn import OctConv2d, OctLike, _parts
 
 __all__ = [
@@ -839,7 +840,7 @@ def _path_costs(analysis: Any) -> dict[tuple[str, str], dict[str, int]]:
     vanilla convs under ``conv``)."""
     out: dict[tuple[str, str], dict[str, int]] = {}
     for r in analysis.rows:
-        if r["op"] != "conv2d":
+        if not octave_capable(r["op"]):
             continue
         key = (r["layer"], r["path"])
         slot = out.setdefault(key, {"macs": 0, "act_elems": 0})

@@ -41,6 +41,7 @@ from octprof.core.gains import memory_ratio
 from octprof.core.graph import Shape
 from octprof.core.layer import layer_cost
 from octprof.core.plan import Plan
+from octprof.core.rules import counts_activation, get_rule
 
 __all__ = [
     "MemoryModel",
@@ -52,15 +53,6 @@ __all__ = [
     "observed_saved_bytes",
     "observed_tensors",
 ]
-
-# Activations that keep their output for the backward pass (the rest keep their input; ReLU6 is a hardtanh, which
-# keeps its input).
-_SAVE_OUTPUT = ("relu", "sigmoid", "tanh", "elu")
-# data-movement ops (rule "data") whose results are views of their input (split / chunk pieces: see ``chunk``)
-_DATA_VIEWS = ("expand", "expand_as")
-# kinds whose saved-for-backward bytes the model only estimates (the input of the op)
-APPROXIMATE_SAVED = ("norm", "unknown")
-_VIEW_METHODS = ("flatten", "view", "reshape", "squeeze", "unsqueeze", "permute", "transpose", "contiguous")
 
 
 @dataclass(frozen=True)
@@ -180,7 +172,7 @@ class MemoryModel:
         """Ops whose saved-for-backward bytes are an estimate (norms, ops with no rule): the model assumes they keep
         their input.  Empty when ``saved_bytes`` is exact by PyTorch's derivative formulas."""
         g = self.plan.graph
-        return [n.label for n in g if n.kind in APPROXIMATE_SAVED or (n.kind == "data" and n.out_shape is None)]
+        return [n.label for n in g if not get_rule(n.kind).saved_exact(n)]
 
     @property
     def saved_bytes(self) -> int:
@@ -336,7 +328,7 @@ class _Builder:
                 for i in node.inputs:
                     self.outputs.update(self.in_parts(i).values())
                 continue
-            if kind == "conv2d" and node.name in self.plan.convs:
+            if node.name in self.plan.convs:  # an op of the OctaveLayer protocol
                 cp = self.plan.convs[node.name]
                 if cp.mode == "octave":
                     self.octave(node, cp.spec)
@@ -357,7 +349,6 @@ class _Builder:
 
     def generic(self, node: Any) -> None:
         kind = node.kind
-        target = str(node.target).lower()
         merged: dict[str, int] = {}
         for n_, src in self.plan.merges:
             if n_ == node.name:
@@ -365,13 +356,7 @@ class _Builder:
         outs = self.out_parts(node)
         if not outs:
             return
-        view = (
-            (kind == "flatten" and target.rsplit(".", 1)[-1] in _VIEW_METHODS)
-            or (kind == "dropout" and "clone" not in target)
-            or (kind == "flatten" and "flatten" in target)
-            or kind == "slice"
-            or (kind == "data" and target.rsplit(".", 1)[-1] in _DATA_VIEWS)
-        )
+        view = get_rule(kind).view(node)
         produced: dict[str, int] = {}
         for part, shape in outs:
             consumes: list[int] = []
@@ -392,44 +377,14 @@ class _Builder:
             self.module_outputs[self._module(node)] = list(produced.values())
 
     def saves(self, node: Any, op: _Op, consumes: list[int], out: int, shape: Shape) -> None:
-        kind = node.kind
-        target = str(node.target).lower().rsplit(".", 1)[-1]
-        if kind in ("add", "sub", "cat", "upsample", "flatten", "dropout", "output", "meta", "slice"):
-            return
-        if kind == "data":  # views, padding, rolling, flipping keep nothing; softmax keeps its output
-            if "softmax" in target:
-                op.saves += [out]
-            return
-        if kind == "div":  # a / b keeps b (and a, for b's gradient) when b is a tensor
-            if len(consumes) > 1:
-                op.saves += consumes[:2]
-            return
-        if kind == "batch_norm":
-            op.saves += consumes[:1]
-            op.saved_extra += 2 * shape[1] * self.stat_bytes
-        elif kind == "activation":
-            keeps_output = any(target.startswith(a) for a in _SAVE_OUTPUT) and not target.startswith("relu6")
-            op.saves += [out] if keeps_output else consumes[:1]
-        elif kind == "mul":
-            op.saves += consumes
-        elif kind == "max_pool2d":
-            op.saves += consumes[:1]
-            op.saved_extra += 8 * math.prod(shape)
-        elif kind == "adaptive_avg_pool2d":
-            if tuple(shape[2:]) != (1, 1):
-                op.saves += consumes[:1]
-        elif kind == "adaptive_max_pool2d":
-            op.saves += consumes[:1]
-            op.saved_extra += 8 * math.prod(shape)
-        elif kind == "conv2d" and node.attrs.get("padding_mode", "zeros") != "zeros" and node.in_shapes:
-            # reflect / replicate / circular: the padding keeps the input (its backward reads it), and the conv
-            # keeps the padded copy
-            op.saves += consumes[:1]
-            n, c, h, w = node.in_shapes[0]
-            ph, pw = node.attrs["padding"] if not isinstance(node.attrs["padding"], str) else (0, 0)
-            op.saved_extra += n * c * (h + 2 * ph) * (w + 2 * pw) * self.tensors[consumes[0]].dtype_bytes
-        else:  # convolutions, linear layers, average pooling and ops without a rule keep their input
-            op.saves += consumes[:1]
+        """What the op's rule says it keeps for backward (:meth:`octprof.core.rules.Rule.saved`)."""
+        saved = get_rule(node.kind).saved(node, shape)
+        op.saves += consumes if saved.inputs < 0 else consumes[: saved.inputs]
+        if saved.output:
+            op.saves.append(out)
+        op.saved_extra += 8 * saved.index_elems + self.stat_bytes * saved.stat_elems
+        if saved.copy_elems and consumes:
+            op.saved_extra += saved.copy_elems * self.tensors[consumes[0]].dtype_bytes
 
     def chunk(self, node: Any) -> None:
         """split / chunk: its pieces are views of its input's parts (or of the merged map); nothing is saved."""
@@ -501,7 +456,7 @@ class _Builder:
             return None
 
         def step(part: str, r: Any, consumes: list[int], save: bool, module: str = "") -> int:
-            tid = self.new(node, part, "intermediate", r.out_shape, module, op="conv2d")
+            tid = self.new(node, part, "intermediate", r.out_shape, module, op=node.kind)
             self.ops.append(_Op(node.name, [tid], consumes, saves=consumes[:1] if save else []))
             if module:
                 self.module_outputs[module] = [tid]
@@ -684,7 +639,7 @@ def closed_form_activations(analysis: Any) -> int:
     return sum(
         r["act_elems"]
         for r in analysis.rows
-        if (r["op"] == "conv2d" and r["path"] not in ("pool", "upsample", "add", "merge")) or r["op"] == "linear"
+        if counts_activation(r["op"]) and r["path"] not in ("pool", "upsample", "add", "merge")
     )
 
 

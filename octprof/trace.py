@@ -23,6 +23,7 @@ from torch import nn
 from octprof.core.errors import OctprofError, bad
 from octprof.core.graph import OpGraph, OpNode
 from octprof.core.rules import Rule, match_function, match_method, match_module
+from octprof.core.rules import explicit_padding as _explicit_padding
 
 DTYPE_BYTES = {torch.float32: 4, torch.float16: 2, torch.bfloat16: 2, torch.float64: 8}
 
@@ -106,17 +107,8 @@ def _tensor_inputs(node: fx.Node) -> list[fx.Node]:
 
 
 def explicit_padding(conv: nn.Conv2d) -> tuple[int, int] | str:
-    """A conv's padding as two integers; ``padding='same'`` becomes the symmetric padding it stands for where
-    there is one (odd effective kernel), ``'valid'`` becomes 0; else the string is kept (no octave layer)."""
-    if not isinstance(conv.padding, str):
-        return _pair(conv.padding)
-    if conv.padding == "valid":
-        return (0, 0)
-    k, d = _pair(conv.kernel_size), _pair(conv.dilation)
-    span = [di * (ki - 1) for ki, di in zip(k, d)]
-    if all(s % 2 == 0 for s in span):
-        return (span[0] // 2, span[1] // 2)
-    return conv.padding
+    """A conv module's padding as two integers (see :func:`octprof.core.rules.explicit_padding`)."""
+    return _explicit_padding(conv.padding, conv.kernel_size, conv.dilation)
 
 
 def _keeps_all(index: Any, shape: tuple[int, ...] | None) -> bool:
@@ -141,77 +133,17 @@ def _get_attr(gm: fx.GraphModule, target: str) -> Any:
     return obj
 
 
-def _module_attrs(kind: str, m: nn.Module) -> dict[str, Any]:
-    if kind == "conv2d":
-        assert isinstance(m, nn.Conv2d)
-        return {
-            "kernel_size": _pair(m.kernel_size),
-            "stride": _pair(m.stride),
-            "padding": explicit_padding(m),
-            "dilation": _pair(m.dilation),
-            "groups": m.groups,
-            "bias": m.bias is not None,
-            "out_channels": m.out_channels,
-            "padding_mode": m.padding_mode,
-        }
-    if kind == "linear":
-        assert isinstance(m, nn.Linear)
-        return {"in_features": m.in_features, "out_features": m.out_features, "bias": m.bias is not None}
-    if kind == "batch_norm":
-        return {"affine": bool(getattr(m, "affine", True))}
-    if kind == "norm":
-        affine = getattr(m, "elementwise_affine", getattr(m, "affine", False))
-        return {"affine": bool(affine)}
-    if kind in ("max_pool2d", "avg_pool2d"):
-        k = _pair(m.kernel_size)  # type: ignore[attr-defined]
-        stride = m.stride if m.stride is not None else k  # type: ignore[attr-defined]
-        return {
-            "kernel_size": k,
-            "stride": _pair(stride or k),
-            "padding": _pair(m.padding),  # type: ignore[attr-defined]
-            "dilation": _pair(getattr(m, "dilation", 1)),
-            "ceil_mode": bool(m.ceil_mode),  # type: ignore[attr-defined]
-        }
-    if kind == "upsample":
-        return {"mode": getattr(m, "mode", "nearest")}
-    if kind == "activation" and isinstance(m, nn.PReLU):
-        return {"prelu": True, "num_parameters": m.num_parameters}
-    return {}
+class _FxCall:
+    """An fx call node as the rules' :class:`~octprof.core.rules.Call`."""
 
+    def __init__(self, node: fx.Node) -> None:
+        self.node = node
 
-def _function_attrs(kind: str, node: fx.Node, gm: fx.GraphModule) -> dict[str, Any]:
-    if kind == "conv2d":
-        w = _shape(_arg(node, 1, "weight", None))
-        b = _arg(node, 2, "bias", None)
-        pad = _arg(node, 4, "padding", 0)
-        return {
-            "kernel_size": (w[2], w[3]) if w else (1, 1),
-            "stride": _pair(_arg(node, 3, "stride", 1)),
-            "padding": pad if isinstance(pad, str) else _pair(pad),
-            "dilation": _pair(_arg(node, 5, "dilation", 1)),
-            "groups": int(_arg(node, 6, "groups", 1)),
-            "bias": b is not None,
-            "out_channels": w[0] if w else 0,
-            "functional": True,
-        }
-    if kind == "linear":
-        w = _shape(_arg(node, 1, "weight", None)) or (0, 0)
-        return {"in_features": w[1], "out_features": w[0], "bias": _arg(node, 2, "bias", None) is not None}
-    if kind in ("max_pool2d", "avg_pool2d"):
-        k = _pair(_arg(node, 1, "kernel_size", 1))
-        stride = _arg(node, 2, "stride", None)
-        return {
-            "kernel_size": k,
-            "stride": _pair(stride) if stride else k,
-            "padding": _pair(_arg(node, 3, "padding", 0)),
-            "dilation": _pair(_arg(node, 4, "dilation", 1)) if kind == "max_pool2d" else (1, 1),
-            "ceil_mode": bool(_arg(node, 5 if kind == "max_pool2d" else 4, "ceil_mode", False)),
-        }
-    if kind == "upsample":
-        return {"mode": _arg(node, 3, "mode", "nearest")}
-    if kind == "cat":
-        return {"dim": int(_arg(node, 1, "dim", 0))}
-    return {}
+    def arg(self, index: int, name: str, default: Any = None) -> Any:
+        return _arg(self.node, index, name, default)
+
+    def shape(self, index: int, name: str) -> tuple[int, ...] | None:
+        return _shape(_arg(self.node, index, name, None))
 
 
 def _input_shape(input_size: Any, batch: int, channels: int) -> tuple[int, ...]:
@@ -374,7 +306,7 @@ def _to_opgraph(gm: fx.GraphModule, dtype: torch.dtype) -> OpGraph:
             kind = r.kind if r else "unknown"
             target = _qualname(type(m))
             module = str(n.target)
-            attrs = _module_attrs(kind, m)
+            attrs = r.module_attrs(m) if r else {}
             # every parameter the module holds, counted once however often it is called: the rules of modules
             # that do not read them one by one (norms, transposed and 1-/3-d convs, unknown modules) price these
             attrs["module_params"] = sum(p.numel() for p in m.parameters())
@@ -383,14 +315,13 @@ def _to_opgraph(gm: fx.GraphModule, dtype: torch.dtype) -> OpGraph:
             r = match_function(target)
             kind = r.kind if r else "unknown"
             module = _owner(n)
-            attrs = _function_attrs(kind, n, gm)
+            attrs = r.call_attrs(_FxCall(n)) if r else {}
         else:  # call_method
             target = f"Tensor.{n.target}"
             r = match_method(str(n.target))
             kind = r.kind if r else "unknown"
             module = _owner(n)
-            if kind == "cat":
-                attrs = {"dim": int(_arg(n, 1, "dim", 0))}
+            attrs = r.call_attrs(_FxCall(n)) if r else {}
         if kind == "meta" and n.op == "call_function" and n.target is operator.getitem and _shape(n.args[0]):
             # indexing a tensor (a slice or a crop), not a tuple of outputs; a slice that keeps everything
             # (GhostNet's ``out[:, :self.out_chs]`` when the concatenation has exactly that many) is an identity

@@ -15,6 +15,8 @@ from torch.utils.flop_counter import FlopCounterMode
 from octprof.analysis import Network, UnpricedWarning
 from octprof.core.rules import RULES
 from octprof.crosscheck import fvcore_count
+from octprof.latency import kernels
+from octprof.memory import memory_model, observed_saved_bytes
 
 
 class Around(nn.Module):
@@ -109,3 +111,53 @@ def test_rule_counts_equal_the_counters(kind, alpha):
         assert torch.equal(out, a.model(x))
     else:
         assert bool(a.plan.octave_layers()) == (kind not in NEEDS_VANILLA)
+
+
+@pytest.mark.parametrize("alpha", (0.0, 0.5))
+@pytest.mark.parametrize("kind", sorted(EXAMPLES))
+def test_rule_saved_for_backward_equals_autograd(kind, alpha):
+    """The rule's ``saved`` (what the op keeps for backward) against autograd's saved-tensor hooks on the built
+    octave network in training mode; ops whose rule says it only estimates are checked to say so."""
+    factory, size = EXAMPLES[kind]
+    torch.manual_seed(0)
+    a = Network(factory(), input_size=size).analyze(alpha)
+    model = memory_model(a)
+    x = torch.randn(a.captured.input_shape, generator=torch.Generator().manual_seed(1))
+    observed = observed_saved_bytes(a.octify().train(), x)
+    if all(RULES[n.kind].saved_exact(n) for n in a.plan.graph):
+        assert model.saved_bytes == observed
+    else:
+        assert model.approximate_ops()
+
+
+@pytest.mark.parametrize("kind", sorted(EXAMPLES))
+def test_rule_latency_kernels_cover_its_arithmetic(kind):
+    """The latency model's kernels of the example at α = .5 carry all of the priced multiply-accumulates: each op's
+    rule says how it runs (no kernel, a matrix product, a memory-bound kernel)."""
+    factory, size = EXAMPLES[kind]
+    torch.manual_seed(0)
+    a = Network(factory(), input_size=size).analyze(0.5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnpricedWarning)
+        macs = a.total()["macs"]
+    ks = kernels(a, impl="reference")
+    assert sum(k.macs for k in ks) == macs
+    assert all(k.bytes > 0 for k in ks)
+
+
+def test_the_registry_is_a_closed_set():
+    """A rule naming a flow or conversion that does not exist fails when it is registered, not at the first network;
+    flow ``conv`` is the octave-layer protocol; every conversion strategy exists in ``octprof.convert``."""
+    from octprof.convert import STRATEGIES
+    from octprof.core.rules import CONVERTS, FLOWS, OctaveLayer, Rule, rule
+
+    with pytest.raises(ValueError, match="flow 'sideways'"):
+        rule(type("Sideways", (Rule,), {"kind": "test_sideways", "flow": "sideways"}))
+    with pytest.raises(ValueError, match="convert 'melt'"):
+        rule(type("Melt", (Rule,), {"kind": "test_melt", "convert": "melt"}))
+    with pytest.raises(ValueError, match="OctaveLayer protocol"):
+        rule(type("FakeConv", (Rule,), {"kind": "test_fake_conv", "flow": "conv", "convert": "conv"}))
+    assert not {"test_sideways", "test_melt", "test_fake_conv"} & set(RULES)
+    assert set(STRATEGIES) == set(CONVERTS)
+    assert {r.flow for r in RULES.values()} <= FLOWS
+    assert all(isinstance(r, OctaveLayer) == (r.flow == "conv") for r in RULES.values())

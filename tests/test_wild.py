@@ -215,3 +215,21 @@ def test_identity_slice_keeps_the_split():
     x = torch.randn(a.captured.input_shape)
     _, flops = _run(octave, x)
     assert flops == 2 * a.total()["macs"]
+
+
+@pytest.mark.parametrize("name", list(WILD))
+def test_every_vanilla_reason_has_its_category(name):
+    """The plan records a category with every reason (no matching of sentences): the summary counts categories."""
+    from octprof.core.plan import CATEGORIES
+
+    a = _net(name).analyze(0.5)
+    assert set(a.plan.categories) == set(a.plan.reasons)
+    assert set(a.plan.categories.values()) <= CATEGORIES
+    summary = a.conv_summary()
+    for cat, _ in a._vanilla().values():
+        assert cat in summary
+
+
+def test_summary_names_the_category():
+    a = _net("shared_conv").analyze(0.5)
+    assert "shared module" in a.conv_summary()

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from octprof.core.graph import numel
-from octprof.core.layer import layer_cost
 from octprof.core.plan import Plan
-from octprof.core.rules import Conv, TensorSplit, cost_row, get_rule, merge_row
+from octprof.core.rules import OctaveLayer, TensorSplit, get_rule, merge_row
 
 ROW_COUNTS: tuple[str, ...] = ("macs", "paper_flops", "fvcore_flops", "params", "act_elems")
 
@@ -25,28 +24,11 @@ def price(plan: Plan) -> list[dict[str, Any]]:
         ins = [plan.split(i) if graph[i].out_shape else TensorSplit(()) for i in node.inputs]
         out = plan.splits.get(node.name) if node.is_map else None
         node_rows: list[dict[str, Any]]
-        if node.kind == "conv2d" and node.is_map and node.name in plan.convs:
-            assert isinstance(r, Conv)
+        if isinstance(r, OctaveLayer) and node.is_map and node.name in plan.convs:
             cp = plan.convs[node.name]
             if cp.mode == "octave":
                 assert cp.spec is not None
-                node_rows = []
-                for cr in layer_cost(cp.spec).rows:
-                    node_rows.append(
-                        cost_row(
-                            node,
-                            cr.path,
-                            cr.in_shape,
-                            cr.out_shape,
-                            macs=cr.macs,
-                            paper_flops=cr.paper_flops,
-                            fvcore_flops=cr.fvcore_flops,
-                            params=cr.params,
-                            act_elems=cr.act_elems,
-                            note=cr.note,
-                        )
-                    )
-                node_rows[-1]["note"] = node_rows[-1]["note"] + f"; alpha {cp.spec.alpha_in:g}->{cp.spec.alpha_out:g}"
+                node_rows = r.octave_cost(node, cp.spec)
             else:
                 node_rows = [r.vanilla_cost(node)]
                 if cp.mode == "vector":

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from octprof.core.errors import OctprofError, bad
 from octprof.core.graph import OpGraph, OpNode
 from octprof.core.layer import STRIDE_RULES, OctConvSpec, check_alpha
-from octprof.core.rules import Conv, TensorSplit, get_rule
+from octprof.core.rules import OctaveLayer, TensorSplit, get_rule
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,30 @@ class ConvPlan:
     spec: OctConvSpec | None = None
 
 
+# why a tensor stays vanilla, in short (the summary line of ``table``): every constraint the plan applies has one
+CATEGORIES = frozenset(
+    {
+        "stem",
+        "odd size",
+        "preset",
+        "shared module",
+        "refused by the proof",
+        "feeds a vanilla op",
+        "network output",
+        "feeds a vanilla head",
+        "concatenation",
+        "padding mode",
+        "geometry",
+        "pooling geometry",
+        "vector",
+        "meets a merged op",
+        "meets a piece",
+        "no split source",
+        "split conflict",
+    }
+)
+
+
 @dataclass
 class Plan:
     graph: OpGraph
@@ -73,6 +97,8 @@ class Plan:
     reasons: dict[str, str] = field(default_factory=dict)
     # split / chunk ops whose input stays split: node -> (high, low) channels of every piece, in order
     pieces: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+    # the category (one of CATEGORIES) of every reason in ``reasons``
+    categories: dict[str, str] = field(default_factory=dict)
 
     def split(self, name: str) -> TensorSplit:
         if name in self.splits:
@@ -178,7 +204,7 @@ class _Lows:
                 if root in self.piece_of
                 else "two concatenations give it different splits"
             )
-            self.conflicted |= self.force(root, why)
+            self.conflicted |= self.force(root, why, "split conflict")
             low = 0
         self.low_of[root] = low
         return low
@@ -186,7 +212,7 @@ class _Lows:
 
 def check_patterns(graph: OpGraph, options: PlanOptions) -> None:
     """Every vanilla / override / stride_pool pattern must name at least one conv of the graph."""
-    convs = [n.module or n.name for n in graph if n.kind == "conv2d"]
+    convs = [n.module or n.name for n in graph if isinstance(get_rule(n.kind), OctaveLayer)]
     modules = graph.modules()
     for what, pats in (
         ("--vanilla", options.vanilla),
@@ -204,8 +230,6 @@ def plan(graph: OpGraph, options: PlanOptions) -> Plan:
     """Plan the split of every tensor of ``graph`` under ``options`` (see the module docstring)."""
     if options.strict_patterns:
         check_patterns(graph, options)
-    conv_rule = get_rule("conv2d")
-    assert isinstance(conv_rule, Conv)
     uf = _UF()
     maps = [n for n in graph if n.is_map]
     for n in maps:
@@ -221,16 +245,21 @@ def plan(graph: OpGraph, options: PlanOptions) -> Plan:
                     continue
                 if graph[i].out_shape[1] == n.out_shape[1]:  # type: ignore[index]
                     uf.union(n.name, i)
-        elif r.flow == "conv" and conv_rule.octave_ok(n) and conv_rule.depthwise(n):
+        elif isinstance(r, OctaveLayer) and r.octave_ok(n) and r.depthwise(n):
             uf.union(n.name, n.inputs[0])
 
     forced: dict[str, str] = {}
+    category: dict[str, str] = {}
 
-    def force(name: str, why: str) -> bool:
+    def force(name: str, why: str, cat: str) -> bool:
+        """Keep ``name``'s class vanilla, for the reason ``why`` (a sentence) of category ``cat`` (one of
+        :data:`CATEGORIES`, for summaries)."""
+        assert cat in CATEGORIES, cat
         root = uf.find(name)
         if root in forced:
             return False
         forced[root] = why
+        category[root] = cat
         return True
 
     members: dict[str, list[str]] = {}
@@ -239,12 +268,18 @@ def plan(graph: OpGraph, options: PlanOptions) -> Plan:
 
     for p in graph.inputs:
         if graph[p].is_map:
-            force(p, "network input")
+            force(p, "network input", "stem")
     refused = dict(options.refuse)
+    shared: set[str] = set()
     for n in graph:
         # a conv or batch norm module called from several places becomes one octave module: keep it vanilla
-        if n.kind in ("conv2d", "batch_norm") and n.attrs.get("module_calls", 1) > 1 and n.is_map:
+        if get_rule(n.kind).splits_module and n.attrs.get("module_calls", 1) > 1 and n.is_map:
             refused.setdefault(n.name, f"module {n.module} is called {n.attrs['module_calls']} times")
+            shared.add(n.name)
+
+    def refused_cat(name: str) -> str:
+        return "shared module" if name in shared else "refused by the proof"
+
     alpha_of: dict[str, float] = {}
     cat_of: dict[str, list[str]] = {}
     gpool_of: dict[str, list[str]] = {}
@@ -257,48 +292,48 @@ def plan(graph: OpGraph, options: PlanOptions) -> Plan:
             assert n.out_shape is not None
             _, _, h, w = n.out_shape
             if (h, w) != (1, 1) and (h % 2 or w % 2):
-                force(n.name, f"odd size {h}x{w}")
+                force(n.name, f"odd size {h}x{w}", "odd size")
         ins = _map_inputs(graph, n)
         if n.name in refused:
             for i in ins:
-                force(i, f"feeds {n.label}, which cannot take a split map ({refused[n.name]})")
+                force(i, f"feeds {n.label}, which cannot take a split map ({refused[n.name]})", refused_cat(n.name))
             if n.is_map:
-                force(n.name, f"{n.label} cannot take a split map ({refused[n.name]})")
+                force(n.name, f"{n.label} cannot take a split map ({refused[n.name]})", refused_cat(n.name))
             continue
         if r.flow == "vanilla":
             for i in ins:
-                force(i, f"feeds {n.kind} {n.label}")
+                force(i, f"feeds {n.kind} {n.label}", "network output" if n.kind == "output" else "feeds a vanilla op")
         elif r.flow == "same" and n.is_map and ins and not r.halvable(n):
-            force(n.name, f"{n.kind} {n.label} cannot keep a half-size low part")
+            force(n.name, f"{n.kind} {n.label} cannot keep a half-size low part", "pooling geometry")
         elif r.flow == "gpool":
             if not (n.is_map and r.is_global(n)):
                 for i in ins:
-                    force(i, f"feeds non-global {n.kind} {n.label}")
+                    force(i, f"feeds non-global {n.kind} {n.label}", "feeds a vanilla head")
                 if n.is_map:
-                    force(n.name, f"non-global {n.kind}")
+                    force(n.name, f"non-global {n.kind}", "feeds a vanilla head")
             else:
                 gpool_of.setdefault(uf.find(n.name), []).append(n.name)
         elif r.flow == "cat":
             if n.attrs.get("dim", 1) not in (1, -3) or not n.is_map:
                 for i in ins:
-                    force(i, f"feeds {n.kind} along dim {n.attrs.get('dim')}")
+                    force(i, f"feeds {n.kind} along dim {n.attrs.get('dim')}", "concatenation")
                 if n.is_map:
-                    force(n.name, "concatenation along another axis")
+                    force(n.name, "concatenation along another axis", "concatenation")
             else:
                 cat_of.setdefault(uf.find(n.name), []).append(n.name)
-        elif r.flow == "conv" and n.is_map:
-            if not conv_rule.octave_ok(n):
-                why = conv_rule.why_not_octave(n)
-                force(n.name, f"conv {n.label} cannot be an octave layer: {why}")
+        elif isinstance(r, OctaveLayer) and n.is_map:
+            if not r.octave_ok(n):
+                cat, why = r.why_not_octave(n)
+                force(n.name, f"conv {n.label} cannot be an octave layer: {why}", cat)
                 for i in ins:
-                    force(i, f"feeds conv {n.label} that cannot be an octave layer: {why}")
+                    force(i, f"feeds conv {n.label} that cannot be an octave layer: {why}", cat)
                 continue
             pat = _matches(n.module, options.vanilla)
             if pat:
-                force(n.name, f"conv {n.label} matches vanilla pattern {pat!r}")
+                force(n.name, f"conv {n.label} matches vanilla pattern {pat!r}", "preset")
             if options.stem_vanilla and ins and uf.find(ins[0]) in {uf.find(p) for p in graph.inputs}:
-                force(n.name, f"stem conv {n.label} reads the network input")
-            if conv_rule.depthwise(n):
+                force(n.name, f"stem conv {n.label} reads the network input", "stem")
+            if r.depthwise(n):
                 continue
             a = options.alpha
             for p, v in options.alpha_overrides:
@@ -307,7 +342,7 @@ def plan(graph: OpGraph, options: PlanOptions) -> Plan:
             root = uf.find(n.name)
             alpha_of[root] = min(alpha_of.get(root, a), a)
         elif r.flow in ("opaque", "merge") and n.is_map:
-            force(n.name, f"output of {n.kind} {n.label}, which runs on merged maps")
+            force(n.name, f"output of {n.kind} {n.label}, which runs on merged maps", "meets a merged op")
         elif r.flow == "chunk":
             ok = (
                 n.attrs.get("dim") in (1, -3)
@@ -323,13 +358,17 @@ def plan(graph: OpGraph, options: PlanOptions) -> Plan:
                 total = graph[chunks[src]].out_shape[1]  # type: ignore[index]
                 piece_items.append((n.name, src, n.attrs["index"], total))
             else:
-                force(n.name, f"{n.label} is a piece of a tuple made from merged maps (split, chunk, unbind)")
+                force(
+                    n.name,
+                    f"{n.label} is a piece of a tuple made from merged maps (split, chunk, unbind)",
+                    "meets a piece",
+                )
     piece_roots = {uf.find(item) for item, _, _, _ in piece_items}
     for root, names in members.items():
         if all(graph[m].out_shape[2:] == (1, 1) for m in names) and root not in gpool_of:  # type: ignore[index]
-            force(root, "a vector produced by a conv stays vanilla (squeeze-excitation hidden layer)")
+            force(root, "a vector produced by a conv stays vanilla (squeeze-excitation hidden layer)", "vector")
         if root not in alpha_of and root not in cat_of and root not in gpool_of and root not in piece_roots:
-            force(root, "no conv produces it")
+            force(root, "no conv produces it", "no split source")
 
     splits: dict[str, TensorSplit] = {}
     convs: dict[str, ConvPlan] = {}
@@ -350,7 +389,9 @@ def plan(graph: OpGraph, options: PlanOptions) -> Plan:
                     changed = True
             for item, chunk, _, _ in piece_items:
                 if chunk in merged_chunks:
-                    changed |= force(item, f"a piece of split/chunk {graph[chunk].label}, which runs on merged maps")
+                    changed |= force(
+                        item, f"a piece of split/chunk {graph[chunk].label}, which runs on merged maps", "meets a piece"
+                    )
             # vanilla results force their sources
             for root, names in cat_of.items():
                 if root in forced or low_of.get(root, 0) == 0:
@@ -358,19 +399,26 @@ def plan(graph: OpGraph, options: PlanOptions) -> Plan:
                         for i in _map_inputs(graph, graph[cat_name]):
                             if uf.find(i) not in forced and low_of.get(uf.find(i), 0):
                                 changed |= force(
-                                    i, f"feeds concatenation {graph[cat_name].label} whose result is vanilla"
+                                    i,
+                                    f"feeds concatenation {graph[cat_name].label} whose result is vanilla",
+                                    "concatenation",
                                 )
             for root, names in gpool_of.items():
                 if root in forced:
                     for g in names:
                         i = graph[g].inputs[0]
                         if uf.find(i) not in forced and low_of.get(uf.find(i), 0):
-                            changed |= force(i, f"feeds global pooling {graph[g].label} whose result must be vanilla")
+                            changed |= force(
+                                i,
+                                f"feeds global pooling {graph[g].label} whose result must be vanilla",
+                                "feeds a vanilla head",
+                            )
         splits = {n.name: TensorSplit(n.out_shape, low_of.get(uf.find(n.name), 0)) for n in maps}  # type: ignore[arg-type]
         convs = {}
         retry = False
         for n in graph:
-            if n.kind != "conv2d" or not n.is_map:
+            r = get_rule(n.kind)
+            if not isinstance(r, OctaveLayer) or not n.is_map:
                 continue
             sin = splits.get(n.inputs[0], TensorSplit(n.in_shapes[0]))
             sout = splits[n.name]
@@ -379,12 +427,12 @@ def plan(graph: OpGraph, options: PlanOptions) -> Plan:
                 if (
                     options.alpha > 0
                     and stride == 2
-                    and conv_rule.octave_ok(n)
+                    and r.octave_ok(n)
                     and _matches(n.module, options.stride_pool)
                     and options.stride_rule == "pool"
                 ):
                     try:
-                        spec = conv_rule.spec(n, sin, sout, options.stride_rule, graph.dtype_bytes)
+                        spec = r.spec(n, sin, sout, options.stride_rule, graph.dtype_bytes)
                         convs[n.name] = ConvPlan(n.name, "octave", spec)
                         continue
                     except OctprofError:
@@ -394,14 +442,14 @@ def plan(graph: OpGraph, options: PlanOptions) -> Plan:
                 convs[n.name] = ConvPlan(n.name, "vector")
             else:
                 try:
-                    spec = conv_rule.spec(n, sin, sout, options.stride_rule, graph.dtype_bytes)
+                    spec = r.spec(n, sin, sout, options.stride_rule, graph.dtype_bytes)
                     convs[n.name] = ConvPlan(n.name, "octave", spec)
                 except OctprofError as e:
                     why = f"conv {n.label} cannot be an octave layer here: {e}"
                     if sout.split:
-                        force(n.name, why)
+                        force(n.name, why, "geometry")
                     else:
-                        force(n.inputs[0], why)
+                        force(n.inputs[0], why, "geometry")
                     retry = True
                     break
         if not retry:
@@ -429,8 +477,10 @@ def plan(graph: OpGraph, options: PlanOptions) -> Plan:
                 if i in splits and splits[i].split:
                     merges.append((n.name, i))
     reasons: dict[str, str] = {}
+    categories: dict[str, str] = {}
     for n in maps:
         root = uf.find(n.name)
         if root in forced:
             reasons[n.name] = forced[root]
-    return Plan(graph, options, splits, convs, merges, unpriced, reasons, pieces)
+            categories[n.name] = category[root]
+    return Plan(graph, options, splits, convs, merges, unpriced, reasons, pieces, categories)

@@ -28,10 +28,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from octprof.core.graph import OpNode, Shape, numel
-from octprof.core.layer import OctConvSpec
+from octprof.core.layer import OctConvSpec, layer_cost
 
 # -- splits of one tensor ---------------------------------------------------------------------------------
 
@@ -40,7 +40,7 @@ from octprof.core.layer import OctConvSpec
 class TensorSplit:
     """How a tensor travels: ``low`` of its ``shape[1]`` channels in the low-frequency part (0: vanilla).
 
-    A split map (N, C, H, W) is a high part (N, C − low, H, W) and a low part (N, low, H/2, W/2); a split
+    A split map (N, C, H, W) is a high part (N, C − low, H, W) and a low part (N, low, ⌈H/2⌉, ⌈W/2⌉); a split
     vector (H = W = 1, e.g. a squeeze-excitation gate) keeps both parts at 1×1."""
 
     shape: Shape
@@ -67,7 +67,8 @@ class TensorSplit:
         if not self.split or len(self.shape) != 4:
             return [("", self.shape)]
         n, c, h, w = self.shape
-        lh, lw = (h, w) if self.is_vector else (h // 2, w // 2)
+        # an octave lower: half of each side, rounded up (odd sides exist only under the ``ceil`` odd-size policy)
+        lh, lw = (h, w) if self.is_vector else (-(-h // 2), -(-w // 2))
         out: list[tuple[str, Shape]] = []
         if self.high:
             out.append(("high", (n, self.high, h, w)))
@@ -92,6 +93,38 @@ def fmt_shape(shape: Shape | None) -> str:
     return "" if shape is None else "×".join(str(d) for d in shape)
 
 
+# -- reading an op's attributes (plain attribute reads: no torch here) ---------------------------------------
+
+
+class Call(Protocol):
+    """A function or method call as the tracer sees it: its arguments by position or keyword, and the shape of a
+    tensor argument (None when it is not a tensor)."""
+
+    def arg(self, index: int, name: str, default: Any = None) -> Any: ...
+
+    def shape(self, index: int, name: str) -> Shape | None: ...
+
+
+def pair(v: Any) -> tuple[int, int]:
+    """``3`` or ``(3,)`` or ``(3, 3)`` as two integers."""
+    if isinstance(v, (tuple, list)):
+        return (int(v[0]), int(v[1])) if len(v) == 2 else (int(v[0]), int(v[0]))
+    return int(v), int(v)
+
+
+def explicit_padding(padding: Any, kernel_size: Any, dilation: Any) -> tuple[int, int] | str:
+    """A conv's padding as two integers; ``'same'`` becomes the symmetric padding it stands for where there is one
+    (odd effective kernel), ``'valid'`` becomes 0; else the string is kept (no octave layer)."""
+    if not isinstance(padding, str):
+        return pair(padding)
+    if padding == "valid":
+        return (0, 0)
+    span = [d * (k - 1) for k, d in zip(pair(kernel_size), pair(dilation))]
+    if all(x % 2 == 0 for x in span):
+        return (span[0] // 2, span[1] // 2)
+    return padding
+
+
 # -- cost rows ----------------------------------------------------------------------------------------------
 
 
@@ -113,6 +146,28 @@ def cost_row(node: OpNode, path: str, in_shape: Shape | None, out_shape: Shape |
     return row
 
 
+@dataclass(frozen=True)
+class Saved:
+    """What one frequency part of an op keeps for the backward pass, by PyTorch's derivative formulas: its first
+    ``inputs`` tensor inputs (-1: all), its ``output``, and extra buffers: ``index_elems`` int64 indices (max
+    pooling), ``stat_elems`` statistics in float32 (float64 for float64 maps: batch norm's mean and inverse std),
+    ``copy_elems`` elements at the input's dtype (a padded copy of the input)."""
+
+    inputs: int = 1
+    output: bool = False
+    index_elems: int = 0
+    stat_elems: int = 0
+    copy_elems: int = 0
+
+
+NOTHING_SAVED = Saved(inputs=0)
+
+
+def _last(node: OpNode) -> str:
+    """The op's name, lower case: ``relu`` for ``torch.nn.modules.activation.ReLU`` or ``Tensor.relu_``."""
+    return node.target.rsplit(".", 1)[-1].lower()
+
+
 # -- the registry ------------------------------------------------------------------------------------------
 
 RULES: dict[str, Rule] = {}
@@ -128,6 +183,41 @@ class Rule:
     # per element of each output part, in the paper's convention and in fvcore's
     paper_per_out: ClassVar[int] = 0
     fvcore_per_out: ClassVar[int] = 0
+    # conversion builds one module for the split it sees (octave convs, batch norms): a module called from several
+    # places cannot be converted, its maps stay vanilla
+    splits_module: ClassVar[bool] = False
+
+    def module_attrs(self, m: Any) -> dict[str, Any]:
+        """What the rule needs from a module (plain attribute reads); the tracer stores it in ``node.attrs``."""
+        return {}
+
+    def call_attrs(self, call: Call) -> dict[str, Any]:
+        """What the rule needs from a function or method call's arguments."""
+        return {}
+
+    def kernel(self, node: OpNode) -> str:
+        """How the latency model runs the op: ``none`` (metadata, views: no kernel), ``gemm`` (a matrix product,
+        sized by :meth:`gemm`) or ``memory`` (bytes read and written, per frequency part)."""
+        return "memory"
+
+    def gemm(self, node: OpNode) -> dict[str, Any]:
+        """A matrix-product op as one kernel: ``macs``, ``weights`` (elements read besides the inputs), the GEMM
+        sizes ``m``, ``k``, ``n`` (0 where unknown) and ``kind`` (``conv``, ``gconv`` grouped, ``dwconv``
+        depthwise)."""
+        raise NotImplementedError(f"{self.kind} is not a matrix product")
+
+    def saved(self, node: OpNode, shape: Shape) -> Saved:
+        """What the op keeps for backward, for one output part of ``shape`` (default: its first input, as
+        convolutions, linear layers and average pooling do)."""
+        return Saved()
+
+    def saved_exact(self, node: OpNode) -> bool:
+        """Whether :meth:`saved` follows PyTorch's derivative formula (else it is the memory model's estimate)."""
+        return True
+
+    def view(self, node: OpNode) -> bool:
+        """Whether the output is a view of the first input (no new memory)."""
+        return False
 
     def unpriced(self, node: OpNode) -> bool:
         """Whether nothing prices this op (only ops with no rule can be so)."""
@@ -160,10 +250,24 @@ class Rule:
         return rows
 
 
+# the closed sets a rule chooses from: how it propagates the split, and how ``octprof.convert`` rewrites it
+FLOWS = frozenset({"same", "conv", "cat", "gpool", "vanilla", "meta", "merge", "chunk", "opaque"})
+CONVERTS = frozenset(
+    {"conv", "batch_norm", "activation", "per_frequency", "add", "sub", "mul", "div", "cat", "meta", "chunk", "merge"}
+    | {"keep"}
+)
+
+
 def rule(cls: type[Rule]) -> type[Rule]:
-    """Register a rule class (one instance per kind)."""
+    """Register a rule class (one instance per kind); its ``flow`` and ``convert`` must be in the closed sets."""
     if cls.kind in RULES:
         raise ValueError(f"rule {cls.kind!r} registered twice")
+    if cls.flow not in FLOWS:
+        raise ValueError(f"rule {cls.kind!r}: flow {cls.flow!r} is not one of {sorted(FLOWS)}")
+    if (cls.flow == "conv") != issubclass(cls, OctaveLayer):
+        raise ValueError(f"rule {cls.kind!r}: flow 'conv' is the OctaveLayer protocol, and only it")
+    if cls.convert not in CONVERTS:
+        raise ValueError(f"rule {cls.kind!r}: convert {cls.convert!r} is not one of {sorted(CONVERTS)}")
     RULES[cls.kind] = cls()
     return cls
 
@@ -202,13 +306,87 @@ def match_method(name: str) -> Rule | None:
 NN = "torch.nn.modules"
 
 
+class OctaveLayer(Rule):
+    """The protocol of an op that can become an octave layer (flow ``conv``, convert ``conv``): whether it can and,
+    if not, why; whether it is depthwise (its output then shares its input's split); its octave spec under a split
+    of its input and output; its cost as an octave layer (every path, every convention) and as a vanilla op.  The
+    plan, the pricing, the memory and latency models and the conversion ask these, never the kind's name."""
+
+    flow = "conv"
+    convert = "conv"
+    splits_module = True
+
+    def octave_ok(self, node: OpNode) -> bool:
+        raise NotImplementedError
+
+    def why_not_octave(self, node: OpNode) -> tuple[str, str]:
+        """``(category, words)``: why :meth:`octave_ok` fails (a category of ``octprof.core.plan.CATEGORIES``)."""
+        raise NotImplementedError
+
+    def depthwise(self, node: OpNode) -> bool:
+        raise NotImplementedError
+
+    def spec(self, node: OpNode, ins: TensorSplit, out: TensorSplit, stride_rule: str, dtype_bytes: int) -> OctConvSpec:
+        raise NotImplementedError
+
+    def vanilla_cost(self, node: OpNode) -> dict:
+        raise NotImplementedError
+
+    def kernel(self, node: OpNode) -> str:
+        return "gemm"
+
+    def octave_cost(self, node: OpNode, spec: OctConvSpec) -> list[dict]:
+        """One row per path and glue op of the octave layer ``spec``, from the closed form."""
+        rows = [
+            cost_row(
+                node,
+                cr.path,
+                cr.in_shape,
+                cr.out_shape,
+                macs=cr.macs,
+                paper_flops=cr.paper_flops,
+                fvcore_flops=cr.fvcore_flops,
+                params=cr.params,
+                act_elems=cr.act_elems,
+                note=cr.note,
+            )
+            for cr in layer_cost(spec).rows
+        ]
+        rows[-1]["note"] += f"; alpha {spec.alpha_in:g}->{spec.alpha_out:g}"
+        return rows
+
+
 @rule
-class Conv(Rule):
+class Conv(OctaveLayer):
     kind = "conv2d"
     modules = (f"{NN}.conv.Conv2d",)
     functions = ("torch.nn.functional.conv2d", "torch.conv2d")
-    flow = "conv"
-    convert = "conv"
+
+    def module_attrs(self, m: Any) -> dict[str, Any]:
+        return {
+            "kernel_size": pair(m.kernel_size),
+            "stride": pair(m.stride),
+            "padding": explicit_padding(m.padding, m.kernel_size, m.dilation),
+            "dilation": pair(m.dilation),
+            "groups": m.groups,
+            "bias": m.bias is not None,
+            "out_channels": m.out_channels,
+            "padding_mode": m.padding_mode,
+        }
+
+    def call_attrs(self, call: Call) -> dict[str, Any]:
+        w = call.shape(1, "weight")
+        pad = call.arg(4, "padding", 0)
+        return {
+            "kernel_size": (w[2], w[3]) if w else (1, 1),
+            "stride": pair(call.arg(3, "stride", 1)),
+            "padding": pad if isinstance(pad, str) else pair(pad),
+            "dilation": pair(call.arg(5, "dilation", 1)),
+            "groups": int(call.arg(6, "groups", 1)),
+            "bias": call.arg(2, "bias", None) is not None,
+            "out_channels": w[0] if w else 0,
+            "functional": True,
+        }
 
     def octave_ok(self, node: OpNode) -> bool:
         """Whether this convolution can become an octave layer (else its maps stay vanilla)."""
@@ -224,19 +402,19 @@ class Conv(Rule):
             and not a.get("functional", False)
         )
 
-    def why_not_octave(self, node: OpNode) -> str:
-        """The first reason :meth:`octave_ok` fails, in words."""
+    def why_not_octave(self, node: OpNode) -> tuple[str, str]:
+        """The first reason :meth:`octave_ok` fails: ``(category, words)``."""
         a = node.attrs
         stride, pad = a.get("stride", (1, 1)), a.get("padding", (0, 0))
         if a.get("functional", False):
-            return "a functional conv2d (no module to replace)"
+            return "geometry", "a functional conv2d (no module to replace)"
         if a.get("padding_mode", "zeros") != "zeros":
-            return f"padding_mode {a['padding_mode']!r} (octave paths pad with zeros)"
+            return "padding mode", f"padding_mode {a['padding_mode']!r} (octave paths pad with zeros)"
         if isinstance(pad, str):
-            return f"padding {pad!r} with an even kernel (asymmetric)"
+            return "geometry", f"padding {pad!r} with an even kernel (asymmetric)"
         if stride[0] != stride[1] or stride[0] not in (1, 2):
-            return f"stride {tuple(stride)} (octave layers take 1 or 2, equal on both axes)"
-        return "input is not a 4-d map"
+            return "geometry", f"stride {tuple(stride)} (octave layers take 1 or 2, equal on both axes)"
+        return "geometry", "input is not a 4-d map"
 
     def spec(self, node: OpNode, ins: TensorSplit, out: TensorSplit, stride_rule: str, dtype_bytes: int):
         a = node.attrs
@@ -259,24 +437,38 @@ class Conv(Rule):
             stride_rule,
         )
 
-    def vanilla_cost(self, node: OpNode) -> dict:
+    def gemm(self, node: OpNode) -> dict[str, int]:
         a = node.attrs
-        n, cin, _, _ = node.in_shapes[0]
-        assert node.out_shape is not None
-        _, cout, ho, wo = node.out_shape
+        cin, cout = node.in_shapes[0][1], a["out_channels"]
         kh, kw = a["kernel_size"]
         weights = cout * (cin // a["groups"]) * kh * kw
-        macs = n * weights * ho * wo
+        groups = a["groups"]
+        n, _, ho, wo = node.out_shape  # type: ignore[misc]
+        dw = groups > 1 and groups == cin == cout
+        return {
+            "macs": numel(node.out_shape) // cout * weights,
+            "weights": weights,
+            "m": cout // groups,
+            "k": (cin // groups) * kh * kw,
+            "n": n * ho * wo,
+            "kind": "dwconv" if dw else ("gconv" if groups > 1 else "conv"),
+            "cout": cout,
+        }
+
+    def vanilla_cost(self, node: OpNode) -> dict:
+        a = node.attrs
+        g = self.gemm(node)
+        kh, kw = a["kernel_size"]
         out = numel(node.out_shape)
         return cost_row(
             node,
             "conv",
             node.in_shapes[0],
             node.out_shape,
-            macs=macs,
-            paper_flops=macs + (out if a["bias"] else 0),
-            fvcore_flops=macs,
-            params=weights + (cout if a["bias"] else 0),
+            macs=g["macs"],
+            paper_flops=g["macs"] + (out if a["bias"] else 0),
+            fvcore_flops=g["macs"],
+            params=g["weights"] + (g["cout"] if a["bias"] else 0),
             note=f"{kh}x{kw} conv, stride {a['stride'][0]}" + (f", groups {a['groups']}" if a["groups"] > 1 else ""),
         )
 
@@ -284,6 +476,15 @@ class Conv(Rule):
         a = node.attrs
         cin = node.in_shapes[0][1]
         return a["groups"] > 1 and a["groups"] == cin == a["out_channels"]
+
+    def saved(self, node: OpNode, shape: Shape) -> Saved:
+        a = node.attrs
+        if a.get("padding_mode", "zeros") == "zeros" or not node.in_shapes:
+            return Saved()
+        # reflect / replicate / circular: the padding keeps the input (its backward reads it), the conv the padded copy
+        n, c, h, w = node.in_shapes[0]
+        ph, pw = a["padding"] if not isinstance(a["padding"], str) else (0, 0)
+        return Saved(copy_elems=n * c * (h + 2 * ph) * (w + 2 * pw))
 
 
 @rule
@@ -293,6 +494,13 @@ class Linear(Rule):
     functions = ("torch.nn.functional.linear",)
     flow = "vanilla"
     convert = "keep"
+
+    def module_attrs(self, m: Any) -> dict[str, Any]:
+        return {"in_features": m.in_features, "out_features": m.out_features, "bias": m.bias is not None}
+
+    def call_attrs(self, call: Call) -> dict[str, Any]:
+        w = call.shape(1, "weight") or (0, 0)
+        return {"in_features": w[1], "out_features": w[0], "bias": call.arg(2, "bias", None) is not None}
 
     def cost(self, node: OpNode, ins: Sequence[TensorSplit], out: TensorSplit | None) -> list[dict]:
         a = node.attrs
@@ -312,16 +520,38 @@ class Linear(Rule):
             )
         ]
 
+    def kernel(self, node: OpNode) -> str:
+        return "gemm"
+
+    def gemm(self, node: OpNode) -> dict[str, Any]:
+        a = node.attrs
+        rows = numel(node.in_shapes[0][:-1])
+        return {
+            "macs": rows * a["in_features"] * a["out_features"],
+            "weights": a["in_features"] * a["out_features"],
+            "m": a["out_features"],
+            "k": a["in_features"],
+            "n": rows,
+            "kind": "conv",
+        }
+
 
 @rule
 class BatchNorm(Rule):
     kind = "batch_norm"
     modules = (f"{NN}.batchnorm.BatchNorm2d",)
     convert = "batch_norm"
+    splits_module = True
+
+    def module_attrs(self, m: Any) -> dict[str, Any]:
+        return {"affine": bool(getattr(m, "affine", True))}
 
     def part_counts(self, node: OpNode, shape: Shape) -> dict[str, Any]:
         affine = node.attrs.get("affine", True)  # fvcore, eval mode: 2 per element with affine, else 1
         return {"fvcore_flops": numel(shape) * (2 if affine else 1), "params": 2 * shape[1] if affine else 0}
+
+    def saved(self, node: OpNode, shape: Shape) -> Saved:
+        return Saved(stat_elems=2 * shape[1])  # the input, the batch mean and inverse std per channel
 
 
 @rule
@@ -369,6 +599,11 @@ class Activation(Rule):
     methods = ("relu", "relu_", "sigmoid", "sigmoid_", "tanh", "tanh_")
     paper_per_out = 1  # the paper counts one per ReLU output; octprof counts every activation the same way
 
+    def module_attrs(self, m: Any) -> dict[str, Any]:
+        if not any(c.__name__ == "PReLU" for c in type(m).__mro__):
+            return {}
+        return {"prelu": True, "num_parameters": m.num_parameters}
+
     convert = "activation"
 
     def params(self, node: OpNode, part_channels: int) -> int:
@@ -383,6 +618,14 @@ class Activation(Rule):
                 row["params"] = 0
         return rows
 
+    # activations whose backward reads their output (the rest read their input; ReLU6 is a hardtanh: input)
+    _keeps_output = ("relu", "sigmoid", "tanh", "elu")
+
+    def saved(self, node: OpNode, shape: Shape) -> Saved:
+        name = _last(node)
+        keeps_output = name.startswith(self._keeps_output) and not name.startswith("relu6")
+        return Saved(inputs=0, output=True) if keeps_output else Saved()
+
 
 @rule
 class Dropout(Rule):
@@ -396,6 +639,15 @@ class Dropout(Rule):
     functions = ("torch.nn.functional.dropout", "torchvision.ops.stochastic_depth.stochastic_depth")
     methods = ("contiguous", "clone")
 
+    def saved(self, node: OpNode, shape: Shape) -> Saved:
+        return NOTHING_SAVED
+
+    def view(self, node: OpNode) -> bool:
+        return "clone" not in _last(node)
+
+    def kernel(self, node: OpNode) -> str:
+        return "none"
+
 
 @rule
 class Add(Rule):
@@ -403,6 +655,9 @@ class Add(Rule):
     functions = ("_operator.add", "_operator.iadd", "torch.add")
     methods = ("add", "add_")
     convert = "add"
+
+    def saved(self, node: OpNode, shape: Shape) -> Saved:
+        return NOTHING_SAVED
 
 
 @rule
@@ -412,6 +667,9 @@ class Mul(Rule):
     methods = ("mul", "mul_")
     convert = "mul"
 
+    def saved(self, node: OpNode, shape: Shape) -> Saved:
+        return Saved(inputs=-1)  # each factor's gradient reads the other
+
 
 @rule
 class Sub(Rule):
@@ -419,6 +677,9 @@ class Sub(Rule):
     functions = ("_operator.sub", "_operator.isub", "torch.sub", "torch.subtract")
     methods = ("sub", "sub_")
     convert = "sub"
+
+    def saved(self, node: OpNode, shape: Shape) -> Saved:
+        return NOTHING_SAVED
 
 
 @rule
@@ -428,6 +689,10 @@ class Div(Rule):
     methods = ("div", "div_", "true_divide")
     convert = "div"
 
+    def saved(self, node: OpNode, shape: Shape) -> Saved:
+        # a / b keeps b (and a, for b's gradient) when b is a tensor; dividing by a number keeps nothing
+        return Saved(inputs=2) if len(node.inputs) > 1 else NOTHING_SAVED
+
 
 @rule
 class Cat(Rule):
@@ -436,8 +701,37 @@ class Cat(Rule):
     flow = "cat"
     convert = "cat"
 
+    def call_attrs(self, call: Call) -> dict[str, Any]:
+        return {"dim": int(call.arg(1, "dim", 0))}
+
+    def saved(self, node: OpNode, shape: Shape) -> Saved:
+        return NOTHING_SAVED
+
 
 class _Pool(Rule):
+    dilated: ClassVar[bool] = True  # max pooling takes a dilation (argument 4); average pooling does not
+
+    def module_attrs(self, m: Any) -> dict[str, Any]:
+        k = pair(m.kernel_size)
+        return {
+            "kernel_size": k,
+            "stride": pair(m.stride or k),
+            "padding": pair(m.padding),
+            "dilation": pair(getattr(m, "dilation", 1)),
+            "ceil_mode": bool(m.ceil_mode),
+        }
+
+    def call_attrs(self, call: Call) -> dict[str, Any]:
+        k = pair(call.arg(1, "kernel_size", 1))
+        stride = call.arg(2, "stride", None)
+        return {
+            "kernel_size": k,
+            "stride": pair(stride) if stride else k,
+            "padding": pair(call.arg(3, "padding", 0)),
+            "dilation": pair(call.arg(4, "dilation", 1)) if self.dilated else (1, 1),
+            "ceil_mode": bool(call.arg(5 if self.dilated else 4, "ceil_mode", False)),
+        }
+
     def halvable(self, node: OpNode) -> bool:
         a = node.attrs
         if node.out_shape is None or len(node.out_shape) != 4:
@@ -472,12 +766,16 @@ class MaxPool(_Pool):
     modules = (f"{NN}.pooling.MaxPool2d",)
     functions = ("torch.nn.functional.max_pool2d", "torch.nn.functional._max_pool2d", "torch.max_pool2d")
 
+    def saved(self, node: OpNode, shape: Shape) -> Saved:
+        return Saved(index_elems=numel(shape))
+
 
 @rule
 class AvgPool(_Pool):
     kind = "avg_pool2d"
     modules = (f"{NN}.pooling.AvgPool2d",)
     functions = ("torch.nn.functional.avg_pool2d", "torch._C._nn.avg_pool2d")
+    dilated = False
 
 
 @rule
@@ -501,6 +799,9 @@ class AdaptiveAvgPool(Rule):
             )
         return rows
 
+    def saved(self, node: OpNode, shape: Shape) -> Saved:
+        return NOTHING_SAVED if tuple(shape[2:]) == (1, 1) else Saved()  # a global mean needs only the size
+
 
 @rule
 class AdaptiveMaxPool(AdaptiveAvgPool):
@@ -509,12 +810,21 @@ class AdaptiveMaxPool(AdaptiveAvgPool):
     functions = ("torch.nn.functional.adaptive_max_pool2d", "torch.nn.functional._adaptive_max_pool2d")
     fvcore_per_in = 0
 
+    def saved(self, node: OpNode, shape: Shape) -> Saved:
+        return Saved(index_elems=numel(shape))
+
 
 @rule
 class Upsample(Rule):
     kind = "upsample"
     modules = (f"{NN}.upsampling.Upsample", f"{NN}.upsampling.UpsamplingNearest2d")
     functions = ("torch.nn.functional.interpolate",)
+
+    def module_attrs(self, m: Any) -> dict[str, Any]:
+        return {"mode": getattr(m, "mode", "nearest")}
+
+    def call_attrs(self, call: Call) -> dict[str, Any]:
+        return {"mode": call.arg(3, "mode", "nearest")}
 
     def halvable(self, node: OpNode) -> bool:
         a = node.attrs
@@ -527,6 +837,9 @@ class Upsample(Rule):
     def part_counts(self, node: OpNode, shape: Shape) -> dict[str, Any]:
         per = {"nearest": 1, "bilinear": 4}.get(node.attrs.get("mode", "nearest"), 0)
         return {"fvcore_flops": per * numel(shape)}
+
+    def saved(self, node: OpNode, shape: Shape) -> Saved:
+        return NOTHING_SAVED
 
 
 @rule
@@ -550,12 +863,29 @@ class Flatten(Rule):
     flow = "vanilla"
     convert = "keep"
 
+    _views = ("flatten", "view", "reshape", "squeeze", "unsqueeze", "permute", "transpose", "contiguous")
+
+    def saved(self, node: OpNode, shape: Shape) -> Saved:
+        return NOTHING_SAVED
+
+    def view(self, node: OpNode) -> bool:
+        return _last(node) in self._views or "flatten" in node.target.lower()
+
+    def kernel(self, node: OpNode) -> str:
+        return "memory" if _last(node) in ("mean", "sum", "amax") else "none"  # reductions read their input
+
 
 class _Unpriced(Rule):
     """Ops that produce no cost row: the network's inputs and output, constants, metadata reads."""
 
     def cost(self, node: OpNode, ins: Sequence[TensorSplit], out: TensorSplit | None) -> list[dict]:
         return []
+
+    def saved(self, node: OpNode, shape: Shape) -> Saved:
+        return NOTHING_SAVED
+
+    def kernel(self, node: OpNode) -> str:
+        return "none"
 
 
 @rule
@@ -614,6 +944,12 @@ class Slice(_Merged):
     methods = ("narrow",)
     functions = ("torch.narrow",)
 
+    def saved(self, node: OpNode, shape: Shape) -> Saved:
+        return NOTHING_SAVED
+
+    def view(self, node: OpNode) -> bool:
+        return True
+
 
 @rule
 class DataMove(_Merged):
@@ -632,6 +968,16 @@ class DataMove(_Merged):
     )
     modules = (f"{NN}.pixelshuffle.PixelShuffle", f"{NN}.pixelshuffle.PixelUnshuffle", f"{NN}.activation.Softmax")
     methods = ("unbind", "roll", "flip", "expand", "expand_as", "repeat", "softmax")
+
+    def saved(self, node: OpNode, shape: Shape) -> Saved:
+        # views, padding, rolling, flipping keep nothing; softmax keeps its output
+        return Saved(inputs=0, output=True) if "softmax" in _last(node) else NOTHING_SAVED
+
+    def saved_exact(self, node: OpNode) -> bool:
+        return node.out_shape is not None
+
+    def view(self, node: OpNode) -> bool:
+        return _last(node) in ("expand", "expand_as")
 
 
 @rule
@@ -670,10 +1016,16 @@ class Norm(_Merged):
         "torch.nn.functional.instance_norm",
     )
 
+    def module_attrs(self, m: Any) -> dict[str, Any]:
+        return {"affine": bool(getattr(m, "elementwise_affine", getattr(m, "affine", False)))}
+
     def counts(self, node: OpNode) -> dict[str, Any]:
         return {
             "fvcore_flops": numel(node.in_shapes[0]) * (5 if node.attrs.get("affine") else 4) if node.in_shapes else 0
         }
+
+    def saved_exact(self, node: OpNode) -> bool:
+        return False  # the model assumes the input; the statistics kept differ per norm and backend
 
 
 # ops that fvcore prices as one flop per multiply-add (its handles for convolution and matrix products)
@@ -710,22 +1062,42 @@ class Unknown(Rule):
         """Nothing counted its cost: no rule, and FlopCounterMode saw no arithmetic."""
         return not node.attrs.get("counted_flops", 0)
 
+    def saved_exact(self, node: OpNode) -> bool:
+        return False  # nothing is known of the op: the model assumes it keeps its input
+
+    def kernel(self, node: OpNode) -> str:
+        # an op with no rule that does arithmetic (matmul, attention, other convs): one GEMM-like kernel
+        return "gemm" if node.attrs.get("counted_flops", 0) else "memory"
+
+    def gemm(self, node: OpNode) -> dict[str, Any]:
+        return {"macs": node.attrs.get("counted_flops", 0) // 2, "weights": 0, "m": 0, "k": 0, "n": 0, "kind": "conv"}
+
 
 def get_rule(kind: str) -> Rule:
     return RULES[kind]
 
 
+def octave_capable(kind: str) -> bool:
+    """Whether ops of this kind follow the :class:`OctaveLayer` protocol (can become octave layers)."""
+    return isinstance(RULES.get(kind), OctaveLayer)
+
+
+def counts_activation(kind: str) -> bool:
+    """Whether fvcore's activation count includes this kind's output (convolutions and linear layers)."""
+    return octave_capable(kind) or kind == "linear"
+
+
 def merge_row(node: OpNode, split: TensorSplit, source: str) -> dict:
     """The cost of merging a split map back to one full-resolution map before ``node`` (upsample the low part
-    2× nearest, then concatenate): fvcore counts one per upsampled element."""
+    2× nearest to the map's size, then concatenate): fvcore counts one per upsampled element."""
     parts = dict(split.parts())
     low = parts["low"]
     if split.is_vector:
         return cost_row(
             node, "merge", low, split.shape, act_elems=numel(split.shape), note=f"merge {source} (concatenate)"
         )
-    n, c, h, w = low
-    up = n * c * 4 * h * w
+    n, c = low[:2]
+    up = n * c * split.shape[2] * split.shape[3]  # upsampled to the high part's exact size
     return cost_row(
         node,
         "merge",
