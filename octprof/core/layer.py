@@ -560,7 +560,7 @@ def _layout(spec: OctConvSpec) -> LayerCost:
     def pool_row(note: str, c: int, sizes: Sizes, factors: Sizes) -> Sizes:
         if all(f == 1 for f in factors):
             return sizes
-        kernel = _x(factors)
+        kernel = _x(factors) if nd > 1 else "2-wide"
         need_even(f"the {note.split(' (')[0]} map", sizes, factors, f"{kernel} average pooling")
         out = tuple(half(x, spec.odd_size) if f == 2 else x for x, f in zip(sizes, factors))
         vol = math.prod(factors)
@@ -595,7 +595,9 @@ def _layout(spec: OctConvSpec) -> LayerCost:
         rows.append(
             CostRow(
                 path,
-                f"{_x(k)} conv, stride {st}" + (f", groups {groups}" if groups > 1 else ""),
+                (f"{_x(k)} conv" if nd > 1 else f"kernel {k[0]} conv")
+                + f", stride {st}"
+                + (f", groups {groups}" if groups > 1 else ""),
                 (n, cin, *sizes),
                 (n, cout, *out),
                 macs=macs,
@@ -637,7 +639,7 @@ def _layout(spec: OctConvSpec) -> LayerCost:
                 target = tuple(conv_output_size(*a) for a in zip(high_in, k, pad, dil, hs))
                 target = tuple(t if u == 2 else x for t, x, u in zip(target, lh, geo.upsample))
             elems = n * oh * math.prod(target)
-            how = f"nearest {_x(geo.upsample)}" if nd != 2 else "nearest 2x"
+            how = f"nearest {_x(geo.upsample)}" if nd == 3 else "nearest 2x"
             rows.append(
                 CostRow(
                     "upsample",
