@@ -218,7 +218,7 @@ class _OctConvNd(nn.Module):
                     f"{'x'.join(map(str, factors))}; odd_size='vanilla' needs even sizes (odd_size='ceil' "
                     "pools with ceil mode)"
                 )
-            if self._dims == 2:
+            if factors == (2, 2):
                 return F.avg_pool2d(x, 2)
         return _POOL[self._dims](x, factors, factors, ceil_mode=self.odd_size == "ceil")
 
@@ -233,7 +233,7 @@ class _OctConvNd(nn.Module):
                 )
             ]
             return F.interpolate(t, size=size, mode="nearest")
-        if self._dims == 2:
+        if up == (2, 2):
             return F.interpolate(t, scale_factor=2.0, mode="nearest")
         return F.interpolate(t, scale_factor=tuple(float(u) for u in up), mode="nearest")
 

@@ -230,3 +230,13 @@ def test_layer_inputs_and_crosscheck_handle_a_missing_high_part_in_3d():
     (high, low) = layer_inputs(spec)
     assert high.shape == (1, 0, 4, 8, 8) and low.shape == (1, 8, 2, 4, 4)
     _agree(spec)
+
+
+@pytest.mark.parametrize("stride", [(1, 2), (2, 1)])
+@pytest.mark.parametrize("rule", ["pool", "conv"])
+def test_2d_stride_per_axis(stride, rule):
+    # stride 1 on one axis, 2 on the other: L->H is upsampled along the stride-1 axis only
+    spec = OctConvSpec(8, 8, 3, 8, 12, alpha_in=0.5, alpha_out=0.5, stride=stride, stride_rule=rule)
+    up = next(r for r in layer_cost(spec).rows if r.path == "upsample")
+    assert up.out_shape[2:] == tuple(2 * x if s == 1 else x for x, s in zip(up.in_shape[2:], stride))
+    _agree(spec)
