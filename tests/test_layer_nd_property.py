@@ -94,14 +94,14 @@ def check(spec):
     assert tuple(None if p is None else tuple(p.shape) for p in parts) == cost.output_shapes
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(spec=nd_specs())
 def test_nd_closed_form_equals_fvcore_and_flop_counter(spec):
     check(spec)
 
 
 @pytest.mark.slow
-@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(max_examples=1200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(spec=nd_specs())
 def test_nd_closed_form_equals_fvcore_and_flop_counter_exhaustive(spec):
     check(spec)

@@ -176,20 +176,21 @@ def layer(
         volumes = sorted({math.prod(f) for f in _pool_factors(spec)})
     pool_volume = " or ".join(map(str, volumes or [2**spec.dims]))
     records[-1]["note"] = f"{100 * cost.macs / vanilla.macs:.1f}% of vanilla macs"
+    kernel_text = "x".join(map(str, spec.kernel_size)) if nd > 1 else f"kernel-{spec.kernel_size[0]}"
     notes = [
-        f"vanilla {'x'.join(map(str, spec.kernel_size))} conv: {vanilla.macs:,} macs, {vanilla.params:,} "
+        f"vanilla {kernel_text} conv: {vanilla.macs:,} macs, {vanilla.params:,} "
         f"params, {vanilla.output_elems:,} output elements; this layer: {100 * cost.macs / vanilla.macs:.1f}% "
         f"of the macs, {100 * cost.output_elems / vanilla.output_elems:.1f}% of the output feature map",
         "macs = multiply-accumulates; flops = 2 x macs; paper_flops = macs + bias adds + pooling outputs x "
         f"{pool_volume}; "
-        "fvcore_flops = macs + nearest-upsampling outputs",
+        + (
+            "fvcore_flops = macs + nearest-upsampling outputs"
+            if nd == 2
+            else f"fvcore_flops = macs (fvcore has no handle for upsample_nearest{nd}d: the upsampling counts 0)"
+        ),
         f"bytes at {dtype} ({DTYPES[dtype]} B/element); act_elems = elements each row produces",
     ]
     kinds = {r.path for r in cost.rows}
-    if nd != 2 and "upsample" in kinds:
-        notes.append(
-            f"fvcore has no handle for upsample_nearest{nd}d: it counts the upsampling 0, and so does fvcore_flops"
-        )
     if spec.odd_size == "ceil" and "pool" in kinds:
         notes.append(
             "ceil-mode pooling: a border window averages the elements it covers; paper_flops counts it whole "
