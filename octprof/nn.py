@@ -129,6 +129,7 @@ class _OctConvNd(nn.Module):
         self.paths, self.odd_size, self.temporal = spec.paths, spec.odd_size, spec.temporal
         self.pool_mode = stride_rule == "pool" and 2 in spec.strides
         self.geometry = geometry(spec)
+        self._octave = spec.octave
         layers = conv_paths(spec)
         for name in PATHS:
             if name in layers:
@@ -174,38 +175,54 @@ class _OctConvNd(nn.Module):
 
     def _inputs(self, x: OctLike) -> OctPair:
         """The input's two parts, checked: dimensions, channels, batch and the low map's size."""
-        name, nd = type(self).__name__, self._dims
-        if isinstance(x, (tuple, list)) and len(x) == 2:
-            for which, part in zip(("high", "low"), x):
+        nd = self._dims
+        if isinstance(x, Tensor):
+            if x.dim() != nd + 2:
+                raise OctprofError(
+                    f"input: got a {x.dim()}-d tensor; {type(self).__name__} expects {nd + 2}-d {_AXES[nd]}"
+                )
+            xh, xl = x, None
+        elif isinstance(x, (tuple, list)) and len(x) == 2:
+            xh, xl = x
+            for which, part in (("high", xh), ("low", xl)):
                 if part is not None and (not isinstance(part, Tensor) or part.dim() != nd + 2):
                     got = f"{part.dim()}-d tensor" if isinstance(part, Tensor) else type(part).__name__
-                    raise OctprofError(f"input: the {which} part is a {got}; {name} expects {nd + 2}-d {_AXES[nd]}")
-        elif isinstance(x, Tensor) and x.dim() != nd + 2:
-            raise OctprofError(f"input: got a {x.dim()}-d tensor; {name} expects {nd + 2}-d {_AXES[nd]}")
-        xh, xl = _parts(x)
+                    raise OctprofError(
+                        f"input: the {which} part is a {got}; {type(self).__name__} expects {nd + 2}-d {_AXES[nd]}"
+                    )
+            if xh is not None and xh.shape[1] == 0:
+                xh = None
+            if xl is not None and xl.shape[1] == 0:
+                xl = None
+        else:
+            raise TypeError(f"input: expected a tensor or a (high, low) pair, got {type(x).__name__}")
         self._check(xh, "high", self.in_split[0])
         self._check(xl, "low", self.in_split[1])
         if xh is not None and xl is not None:
-            if xh.shape[0] != xl.shape[0]:
+            hs, ls = xh.shape, xl.shape
+            if hs[0] != ls[0]:
                 raise OctprofError(
-                    f"input: the high part has batch {xh.shape[0]} and the low part batch {xl.shape[0]}; "
-                    "they must be equal"
+                    f"input: the high part has batch {hs[0]} and the low part batch {ls[0]}; they must be equal"
                 )
-            high, low = tuple(xh.shape[2:]), tuple(xl.shape[2:])
-            octave = self.spec.octave
-            odd = [n for n, r in zip(high, octave) if r == 2 and n % 2]
-            if odd and self.odd_size == "vanilla":
-                raise OctprofError(
-                    f"input: the high part is {'x'.join(map(str, high))}, odd along an octave axis; "
-                    "odd_size='vanilla' needs even sizes (odd_size='ceil' takes odd ones)"
-                )
-            expect = tuple(half(n, self.odd_size) if r == 2 else n for n, r in zip(high, octave))
-            if low != expect:
-                raise OctprofError(
-                    f"input: the low part is {'x'.join(map(str, low))}; a {'x'.join(map(str, high))} high part "
-                    f"needs a {'x'.join(map(str, expect))} low part"
-                )
+            ceil = self.odd_size == "ceil"
+            for n, m, r in zip(hs[2:], ls[2:], self._octave):
+                if (r == 1 and m == n) or (r == 2 and (m * 2 == n or (ceil and m * 2 == n + 1))):
+                    continue
+                self._bad_low(tuple(hs[2:]), tuple(ls[2:]))
         return xh, xl
+
+    def _bad_low(self, high: tuple[int, ...], low: tuple[int, ...]) -> None:
+        octave = self._octave
+        if self.odd_size == "vanilla" and any(r == 2 and n % 2 for n, r in zip(high, octave)):
+            raise OctprofError(
+                f"input: the high part is {'x'.join(map(str, high))}, odd along an octave axis; "
+                "odd_size='vanilla' needs even sizes (odd_size='ceil' takes odd ones)"
+            )
+        expect = tuple(half(n, self.odd_size) if r == 2 else n for n, r in zip(high, octave))
+        raise OctprofError(
+            f"input: the low part is {'x'.join(map(str, low))}; a {'x'.join(map(str, high))} high part "
+            f"needs a {'x'.join(map(str, expect))} low part"
+        )
 
     def _pool(self, x: Tensor, factors: tuple[int, ...]) -> Tensor:
         if all(f == 1 for f in factors):
@@ -506,21 +523,42 @@ def octconv_class(dims: int) -> type[_OctConvNd]:
     return classes[dims]
 
 
-def oct_split(x: Tensor, channels: tuple[int, int]) -> OctLike:
-    """Split a vanilla map into ``(high, low)``: the first channels stay high, the rest are average-pooled."""
+def _octave_factors(x: Tensor, temporal: bool) -> tuple[int, ...]:
+    """The octave factor per spatial axis of ``x``: 2 everywhere, but 1 on a 3-D map's time axis unless
+    ``temporal``."""
+    nd = x.dim() - 2
+    return (1, 2, 2) if nd == 3 and not temporal else (2,) * nd
+
+
+def oct_split(x: Tensor, channels: tuple[int, int], *, temporal: bool = False, odd_size: str = "vanilla") -> OctLike:
+    """Split a vanilla map into ``(high, low)``: the first channels stay high, the rest are average-pooled an
+    octave lower (1-D, 2-D or 3-D maps; time too for 3-D with ``temporal``; ceil mode with ``odd_size="ceil"``)."""
     h, l = channels
     if l == 0:
         return x
-    return (x[:, :h] if h else None), F.avg_pool2d(x[:, h:], 2)
+    if x.dim() == 4 and odd_size == "vanilla":
+        low = F.avg_pool2d(x[:, h:], 2)
+    else:
+        f = _octave_factors(x, temporal)
+        low = _POOL[x.dim() - 2](x[:, h:], f, f, ceil_mode=odd_size == "ceil")
+    return (x[:, :h] if h else None), low
 
 
-def oct_merge(x: OctLike) -> Tensor:
-    """Back to one full-resolution map: upsample the low part 2× (nearest) and concatenate after the high."""
+def oct_merge(x: OctLike, *, temporal: bool = False, size: Sequence[int] | None = None) -> Tensor:
+    """Back to one full-resolution map: upsample the low part an octave (nearest) and concatenate after the
+    high.  ``size``: the full map's spatial size (for odd sizes; default: the high part's, else 2× the low's)."""
     h, l = _parts(x)
     if l is None:
         assert h is not None
         return h
-    up = F.interpolate(l, scale_factor=2.0, mode="nearest")
+    if size is None and h is not None and l.dim() != 4:
+        size = h.shape[2:]
+    if size is not None:
+        up = F.interpolate(l, size=tuple(size), mode="nearest")
+    elif l.dim() == 4:
+        up = F.interpolate(l, scale_factor=2.0, mode="nearest")
+    else:
+        up = F.interpolate(l, scale_factor=tuple(float(f) for f in _octave_factors(l, temporal)), mode="nearest")
     return up if h is None else torch.cat([h, up], 1)
 
 
@@ -533,8 +571,9 @@ def _binary(op: Any, a: Any, b: Any) -> Any:
         return tuple(None if (x is None and y is None) else op(x, y) for x, y in zip(a, b))
     pair, other = (a, b) if a_pair else (b, a)
     total = sum(p.shape[1] for p in pair if p is not None)
-    per_channel = isinstance(other, Tensor) and other.dim() == 4 and other.shape[0] == 1
-    if per_channel and other.shape[1] == total > 1 and other.shape[2:] == (1, 1):
+    ref = next((p for p in pair if p is not None), None)
+    per_channel = isinstance(other, Tensor) and ref is not None and other.dim() == ref.dim() and other.shape[0] == 1
+    if per_channel and other.shape[1] == total > 1 and all(d == 1 for d in other.shape[2:]):
         # a per-channel parameter (layer scale): each part takes its channels
         hc = pair[0].shape[1] if pair[0] is not None else 0
         split = (other[:, :hc], other[:, hc:])
@@ -566,7 +605,8 @@ def oct_div(a: Any, b: Any) -> Any:
 
 def oct_cat(tensors: Sequence[OctLike], dim: int = 1) -> OctLike:
     """Channel concatenation: high parts together, low parts together (a vanilla input joins the high part)."""
-    if dim not in (1, -3):
+    parts = [p for t in tensors for p in _parts(t) if p is not None]
+    if parts and dim != 1 and dim != 1 - parts[0].dim():
         raise ValueError(f"dim: got {dim}; octave maps concatenate along channels only (dim=1)")
     highs = [h for h, _ in map(_parts, tensors) if h is not None]
     lows = [l for _, l in map(_parts, tensors) if l is not None]
@@ -592,7 +632,8 @@ class PerFrequency(nn.Module):
 
 
 class FreqBatchNorm2d(nn.Module):
-    """Batch norm per frequency: ``high`` over the first channels, ``low`` over the rest."""
+    """Batch norm per frequency: ``high`` over the first channels, ``low`` over the rest.  ``from_bn`` keeps the
+    kind of the norm it splits (``BatchNorm1d`` / ``2d`` / ``3d``), so it serves 1-D and 3-D maps too."""
 
     def __init__(self, high: nn.Module | None, low: nn.Module | None) -> None:
         super().__init__()
@@ -603,10 +644,12 @@ class FreqBatchNorm2d(nn.Module):
     def from_bn(cls, bn: nn.BatchNorm2d, channels: tuple[int, int]) -> FreqBatchNorm2d:
         h, l = channels
 
-        def part(sl: slice, c: int) -> nn.BatchNorm2d | None:
+        kind = type(bn) if type(bn) in (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d) else nn.BatchNorm2d
+
+        def part(sl: slice, c: int) -> nn.Module | None:
             if c == 0:
                 return None
-            new = nn.BatchNorm2d(
+            new = kind(
                 c,
                 bn.eps,
                 bn.momentum,

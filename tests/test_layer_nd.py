@@ -240,3 +240,27 @@ def test_2d_stride_per_axis(stride, rule):
     up = next(r for r in layer_cost(spec).rows if r.path == "upsample")
     assert up.out_shape[2:] == tuple(2 * x if s == 1 else x for x, s in zip(up.in_shape[2:], stride))
     _agree(spec)
+
+
+def test_per_frequency_helpers_in_1d_and_3d():
+    from octprof.nn import FreqBatchNorm2d, oct_cat, oct_merge, oct_mul, oct_split
+
+    x = torch.randn(2, 6, 4, 8, 8)
+    h, l = oct_split(x, (4, 2))
+    assert h.shape == (2, 4, 4, 8, 8) and l.shape == (2, 2, 4, 4, 4)  # time kept
+    assert oct_split(x, (4, 2), temporal=True)[1].shape == (2, 2, 2, 4, 4)
+    merged = oct_merge((h, l))
+    assert merged.shape == x.shape and torch.equal(merged[:, 4:, :, ::2, ::2], l)
+    assert oct_merge(oct_split(x, (4, 2), temporal=True), temporal=True).shape == x.shape
+    # odd sizes: ceil-mode split, merge back to the high part's size
+    y = torch.randn(1, 4, 7)
+    yh, yl = oct_split(y, (2, 2), odd_size="ceil")
+    assert yl.shape == (1, 2, 4) and oct_merge((yh, yl)).shape == (1, 4, 7)
+    ch, cl = oct_cat([(h, l), torch.randn(2, 1, 4, 8, 8)])
+    assert ch.shape == (2, 5, 4, 8, 8) and cl.shape == (2, 2, 4, 4, 4)
+    gh, gl = oct_mul((h, l), torch.arange(6.0).reshape(1, 6, 1, 1, 1))  # a per-channel scale, split alike
+    assert torch.equal(gl, l * torch.tensor([4.0, 5.0]).reshape(1, 2, 1, 1, 1))
+    bn = nn.BatchNorm3d(6).eval()
+    fbn = FreqBatchNorm2d.from_bn(bn, (4, 2))
+    assert isinstance(fbn.high, nn.BatchNorm3d) and isinstance(fbn.low, nn.BatchNorm3d)
+    assert fbn((h, l))[1].shape == l.shape
