@@ -26,8 +26,9 @@ counter or its storage: the cache keeps the storages it was built from alive, so
 under it), so the cache cannot go stale; with gradients on they are concatenated on every call so that
 each path's weight receives its own gradient.  Paths that are not fused run through their child modules, so
 module hooks still see them.  Layers with no rewrite here (depthwise convolutions, whose two paths never meet,
-``stride_rule="conv"`` at stride 2, path ablations (``paths``) and ceil-mode pooling (``odd_size="ceil"``)) run
-the reference forward, so every option of the reference layer is supported, at its speed.
+``stride_rule="conv"`` at stride 2, path ablations (``paths``), ceil-mode pooling (``odd_size="ceil"``) and
+strides that differ per axis) run the reference forward, so every option of the reference layer is supported,
+at its speed.
 
 For per-path counting (fvcore, FlopCounterMode per module) use the reference class: a fused kernel computes
 two paths at once and is attributed to the parent layer.
@@ -99,9 +100,10 @@ class FastOctConv2d(OctConv2d):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._fuse = not self.spec.depthwise
-        # An ablated layer (``paths``) or one with ceil-mode pooling (``odd_size="ceil"``) runs the reference
-        # forward: the fused kernels assume every path of the split and maps of even size.
-        self._fast = self.paths == PATHS and self.odd_size == "vanilla"
+        # An ablated layer (``paths``), one with ceil-mode pooling (``odd_size="ceil"``) or a stride that differs
+        # per axis runs the reference forward: the fused kernels assume every path of the split, maps of even
+        # size and 2x2 pooling.
+        self._fast = self.paths == PATHS and self.odd_size == "vanilla" and isinstance(self.stride, int)
         self._stack_cache: dict[str, tuple[tuple[Any, ...], Tensor, Tensor | None, tuple[Tensor, ...]]] = {}
 
     def _stacked(self, key: str, names: tuple[str, str], dim: int) -> tuple[Tensor, Tensor | None]:

@@ -215,14 +215,16 @@ def test_forward_checks_batch_and_low_size(cls, args, x, message):
 
 def test_fast_layer_runs_ablations_and_odd_sizes_like_the_reference():
     torch.manual_seed(0)
-    for kw, size in (({"paths": "h2h,l2l"}, 8), ({"paths": "h2l,l2h"}, 8), ({"odd_size": "ceil"}, 7)):
-        for stride in (1, 2):
-            ref = OctConv2d(8, 8, 3, stride, alpha_in=0.5, alpha_out=0.5, bias=True, **kw)
-            fast = FastOctConv2d(8, 8, 3, stride, alpha_in=0.5, alpha_out=0.5, bias=True, **kw)
-            fast.load_state_dict(ref.state_dict())
-            x = (torch.randn(2, 4, size, size), torch.randn(2, 4, (size + 1) // 2, (size + 1) // 2))
-            with torch.no_grad():
-                assert all(torch.equal(a, b) for a, b in zip(ref(x), fast(x)))
+    cases = [({"paths": "h2h,l2l"}, 8, s) for s in (1, 2)] + [({"paths": "h2l,l2h"}, 8, s) for s in (1, 2)]
+    cases += [({"odd_size": "ceil"}, 7, s) for s in (1, 2)] + [({}, 8, (1, 2)), ({}, 8, (2, 1))]
+    for kw, size, stride in cases:
+        ref = OctConv2d(8, 8, 3, stride, alpha_in=0.5, alpha_out=0.5, bias=True, **kw)
+        fast = FastOctConv2d(8, 8, 3, stride, alpha_in=0.5, alpha_out=0.5, bias=True, **kw)
+        fast.load_state_dict(ref.state_dict())
+        x = (torch.randn(2, 4, size, size), torch.randn(2, 4, (size + 1) // 2, (size + 1) // 2))
+        with torch.no_grad():
+            assert all(torch.equal(a, b) for a, b in zip(ref(x), fast(x))), (kw, stride)
+        assert not fast._fast
 
 
 def test_layer_inputs_and_crosscheck_handle_a_missing_high_part_in_3d():
