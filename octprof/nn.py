@@ -316,14 +316,9 @@ class _OctConvNd(nn.Module):
         padding = _explicit_padding(conv)
         if conv.padding_mode != "zeros" or isinstance(padding, str):
             raise bad("padding", conv.padding, "octave layers need zero padding ('same' only with an odd kernel)")
-        if cls._dims == 2:
-            stride: Any = conv.stride[0]
-            if conv.stride[0] != conv.stride[1] or stride not in (1, 2):
-                raise bad("stride", conv.stride, "octave layers support stride 1 or 2 (equal on both axes)")
-        else:
-            stride = tuple(conv.stride)
-            if any(s not in (1, 2) for s in stride):
-                raise bad("stride", conv.stride, "octave layers support stride 1 or 2 on each axis")
+        stride = tuple(conv.stride)
+        if any(s not in (1, 2) for s in stride):
+            raise bad("stride", conv.stride, "octave layers support stride 1 or 2 on each axis")
         oct_ = cls(
             conv.in_channels,
             conv.out_channels,

@@ -266,3 +266,20 @@ def test_per_frequency_helpers_in_1d_and_3d():
     fbn = FreqBatchNorm2d.from_bn(bn, (4, 2))
     assert isinstance(fbn.high, nn.BatchNorm3d) and isinstance(fbn.low, nn.BatchNorm3d)
     assert fbn((h, l))[1].shape == l.shape
+
+
+def test_from_conv_takes_a_stride_per_axis_and_refuses_others():
+    torch.manual_seed(0)
+    conv = nn.Conv2d(8, 8, 3, stride=(1, 2), padding=1)
+    x = torch.randn(1, 8, 8, 8)
+    assert torch.equal(OctConv2d.from_conv(conv, 0.0, 0.0, "conv")(x), conv(x))
+    m = OctConv2d.from_conv(conv, 0.5, 0.5)
+    assert m.stride == (1, 2) and m.h2h.stride == (1, 1)  # pooled 1x2 first, then stride-1 paths
+    with pytest.raises(OctprofError, match=r"stride: got \(3, 3, 3\); octave layers support stride 1 or 2 on each"):
+        OctConv3d.from_conv(nn.Conv3d(8, 8, 3, stride=3), 0.5, 0.5)
+    with pytest.raises(OctprofError, match=r"conv: got 'Conv2d'; OctConv3d converts an nn\.Conv3d"):
+        OctConv3d.from_conv(conv, 0.5, 0.5)
+    with pytest.raises(OctprofError, match="padding: got 'same'"):
+        OctConv1d.from_conv(nn.Conv1d(8, 8, 4, padding="same"), 0.5, 0.5)
+    o = OctConv1d.from_conv(nn.Conv1d(8, 8, 5, padding="same"), 0.5, 0.5)
+    assert o.padding == (2,)
