@@ -118,8 +118,8 @@ def layer_inputs(
     cost = layer_cost(spec)
     gen = torch.Generator().manual_seed(seed)
     (hs, ls) = cost.input_shapes
-    n, h, w = spec.batch, spec.height, spec.width
-    high = torch.randn(hs, generator=gen, dtype=dtype) if hs else torch.empty(n, 0, h, w, dtype=dtype)
+    n = spec.batch
+    high = torch.randn(hs, generator=gen, dtype=dtype) if hs else torch.empty(n, 0, *spec.spatial, dtype=dtype)
     if ls is None:
         return (high.to(device),)
     low = torch.randn(ls, generator=gen, dtype=dtype)
@@ -134,11 +134,11 @@ def layer_crosscheck(spec: Any, seed: int = 0) -> list[dict[str, Any]]:
     ``out_elems`` closed form and ``real_out_elems``, and ``agree`` (all of them equal).  The ``total`` row
     compares the closed form in fvcore's convention (upsampling included) with fvcore's module total."""
     from octprof.core.layer import layer_cost
-    from octprof.nn import OctConv2d
+    from octprof.nn import octconv_class
 
     cost = layer_cost(spec)
     torch.manual_seed(seed)
-    layer = OctConv2d.from_spec(spec)
+    layer = octconv_class(spec.dims).from_spec(spec)
     layer.eval()
     inputs = layer_inputs(spec, seed=seed)
     wrapped = _Traceable(layer, pair_input=len(inputs) == 2)

@@ -26,7 +26,9 @@ counter or its storage: the cache keeps the storages it was built from alive, so
 under it), so the cache cannot go stale; with gradients on they are concatenated on every call so that
 each path's weight receives its own gradient.  Paths that are not fused run through their child modules, so
 module hooks still see them.  Layers with no rewrite here (depthwise convolutions, whose two paths never meet,
-and ``stride_rule="conv"`` at stride 2) run the reference forward.
+``stride_rule="conv"`` at stride 2, path ablations (``paths``), ceil-mode pooling (``odd_size="ceil"``) and
+strides that differ per axis) run the reference forward, so every option of the reference layer is supported,
+at its speed.
 
 For per-path counting (fvcore, FlopCounterMode per module) use the reference class: a fused kernel computes
 two paths at once and is attributed to the parent layer.
@@ -40,7 +42,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from octprof.nn import OctConv2d, OctLike, _parts
+from octprof.core.layer import PATHS
+from octprof.nn import OctConv2d, OctLike
 
 __all__ = ["FastOctConv2d", "add_upsampled", "avg_pool2x2", "interleave", "is_channels_last"]
 
@@ -97,6 +100,10 @@ class FastOctConv2d(OctConv2d):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._fuse = not self.spec.depthwise
+        # An ablated layer (``paths``), one with ceil-mode pooling (``odd_size="ceil"``) or a stride that differs
+        # per axis runs the reference forward: the fused kernels assume every path of the split, maps of even
+        # size and 2x2 pooling.
+        self._fast = self.paths == PATHS and self.odd_size == "vanilla" and isinstance(self.stride, int)
         self._stack_cache: dict[str, tuple[tuple[Any, ...], Tensor, Tensor | None, tuple[Tensor, ...]]] = {}
 
     def _stacked(self, key: str, names: tuple[str, str], dim: int) -> tuple[Tensor, Tensor | None]:
@@ -139,9 +146,9 @@ class FastOctConv2d(OctConv2d):
         return yh, yl
 
     def forward(self, x: OctLike) -> OctLike:
-        xh, xl = _parts(x)
-        self._check(xh, "high", self.in_split[0])
-        self._check(xl, "low", self.in_split[1])
+        if not self._fast:
+            return super().forward(x)
+        xh, xl = self._inputs(x)
         if self.pool_mode:
             if self._fuse and xh is not None and xl is not None:
                 return self._forward_pooled(xh, xl)
