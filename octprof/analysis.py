@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from octprof.core.errors import OctprofError, bad
+from octprof.core.layer import ODD_SIZES
 from octprof.core.netcost import price, totals
 from octprof.core.plan import Plan, PlanOptions, plan
 from octprof.trace import Captured, capture
@@ -363,6 +364,7 @@ class Network:
         stride_rule: str | None = None,
         leaf_modules: Sequence[Any] = (),
         meta: bool = True,
+        odd_size: str = "vanilla",
     ) -> None:
         self.source = resolve(arch)
         if leaf_modules:
@@ -370,6 +372,9 @@ class Network:
         self.input_size = input_size if input_size is not None else self.source.input_size
         self.vanilla = tuple(self.source.vanilla) + tuple(vanilla)
         self.stride_rule = stride_rule or self.source.stride_rule
+        if odd_size not in ODD_SIZES:
+            raise bad("odd_size", odd_size, f"expected one of {', '.join(ODD_SIZES)}")
+        self.odd_size = odd_size  # "vanilla" (odd-size maps stay vanilla, as the official code) or "ceil"
         model = None
         if meta and not isinstance(arch, nn.Module):
             try:
@@ -399,6 +404,7 @@ class Network:
             self.stride_rule,
             self.source.stride_pool,
             strict_patterns=strict_patterns,
+            odd_size=self.odd_size,
         )
         graph = self.captured.graph
         the_plan = plan(graph, opts)

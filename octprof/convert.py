@@ -75,7 +75,7 @@ def oct_merge_any(x: Any) -> Any:
     h, l = x
     if l is not None and h is not None and l.shape[-2:] == h.shape[-2:]:
         return torch.cat([h, l], 1)
-    return oct_merge(x)
+    return oct_merge(x, size=h.shape[2:] if h is not None else None)  # odd sides: upsampled to the exact size
 
 
 def oct_pieces(x: Any, pieces: tuple[tuple[int, int], ...]) -> tuple[Any, ...]:
@@ -219,9 +219,12 @@ class _Rewrite:
         if cp.mode == "octave" and node.op == "call_module":
             assert cp.spec is not None
             conv = self.gm.get_submodule(node.target)
-            sr = self.stride_rule
-            key = ("conv", repr(conv), conv.weight.dtype, cp.spec.alpha_in, cp.spec.alpha_out, sr)
-            octave = self.build(key, lambda c=conv, s=cp.spec: self.conv_cls.from_conv(c, s.alpha_in, s.alpha_out, sr))
+            sr, odd = self.stride_rule, cp.spec.odd_size
+            key = ("conv", repr(conv), conv.weight.dtype, cp.spec.alpha_in, cp.spec.alpha_out, sr, odd)
+            octave = self.build(
+                key,
+                lambda c=conv, s=cp.spec: self.conv_cls.from_conv(c, s.alpha_in, s.alpha_out, sr, odd_size=odd),
+            )
             _set_submodule(self.gm, node.target, octave)
         elif cp.mode == "vector":
             src = node.args[0]

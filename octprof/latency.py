@@ -33,7 +33,7 @@ from typing import Any
 
 from octprof.core.errors import OctprofError, bad
 from octprof.core.fmt import write_atomic
-from octprof.core.layer import layer_cost
+from octprof.core.layer import PATHS, layer_cost
 from octprof.core.rules import get_rule
 
 __all__ = [
@@ -130,7 +130,8 @@ def _octave_kernels(node: Any, spec: Any, impl: str, db: int) -> list[Kernel]:
         )
 
     paths = {r.path: r for r in cost.rows if r.path in ("h2h", "h2l", "l2h", "l2l")}
-    fast = impl == "fast" and not spec.depthwise
+    # FastOctConv2d's fused kernels run all four paths at even sizes; ablated or ceil-mode layers run path by path
+    fast = impl == "fast" and not spec.depthwise and spec.odd_size == "vanilla" and spec.paths == PATHS
     pool_mode = spec.stride == 2 and spec.stride_rule == "pool"
     ih, il = spec.in_split
     if fast and pool_mode and ih and il:

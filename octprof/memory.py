@@ -414,8 +414,8 @@ class _Builder:
         consumes = [ps[p] for p in ("high",) if p in ps]
         low = ps["low"]
         if not split.is_vector:
-            n, c, h, w = parts["low"]
-            up = self.new(node, "merge", "intermediate", (n, c, 2 * h, 2 * w), op="merge")
+            n, c = parts["low"][:2]
+            up = self.new(node, "merge", "intermediate", (n, c, *split.shape[2:]), op="merge")
             self.ops.append(_Op(node.name, [up], [low]))
             low = up
         tid = self.new(node, "merge", "intermediate", split.shape, op="merge")

@@ -233,3 +233,39 @@ def test_every_vanilla_reason_has_its_category(name):
 def test_summary_names_the_category():
     a = _net("shared_conv").analyze(0.5)
     assert "shared module" in a.conv_summary()
+
+
+@pytest.mark.parametrize(
+    "make, size, octave_at_ceil",
+    [
+        (lambda: WILD["odd_size"][0](), 32, 2),
+        (lambda: __import__("torchvision").models.squeezenet1_0(), 224, 25),  # 55 → 27 → 13 pixel maps
+        (lambda: __import__("torchvision").models.resnet18(), 225, 19),
+    ],
+    ids=["odd_size", "squeezenet1_0@224", "resnet18@225"],
+)
+def test_odd_size_ceil_converts_and_counts_exactly(make, size, octave_at_ceil):
+    """``odd_size="ceil"``: odd maps are split (the low part ⌈n/2⌉ per side, ceil-mode pooling, upsampling to the
+    exact size); the octave network exists, runs, and FlopCounterMode, fvcore and the parameters agree exactly."""
+    torch.manual_seed(0)
+    model = make().eval()
+    vanilla = Network(model, input_size=size).analyze(0.5)
+    a = Network(model, input_size=size, odd_size="ceil").analyze(0.5)
+    assert len(a.plan.octave_layers()) == octave_at_ceil >= len(vanilla.plan.octave_layers())
+    assert "odd size" in vanilla.conv_summary() and "odd size" not in a.conv_summary()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnpricedWarning)
+        t = a.total()
+    octave = a.octify()
+    x = torch.randn(a.captured.input_shape, generator=torch.Generator().manual_seed(1))
+    _, flops = _run(octave, x)
+    assert flops == 2 * t["macs"]
+    assert sum(p.numel() for p in octave.parameters()) == t["params"] == sum(p.numel() for p in model.parameters())
+    from octprof.crosscheck import fvcore_count
+
+    assert fvcore_count(octave, (x,))[0] == t["fvcore_flops"]
+
+
+def test_odd_size_is_checked():
+    with pytest.raises(OctprofError, match="odd_size"):
+        Network(WILD["odd_size"][0](), input_size=32, odd_size="round")

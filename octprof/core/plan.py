@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from octprof.core.errors import OctprofError, bad
 from octprof.core.graph import OpGraph, OpNode
-from octprof.core.layer import STRIDE_RULES, OctConvSpec, check_alpha
+from octprof.core.layer import ODD_SIZES, STRIDE_RULES, OctConvSpec, check_alpha
 from octprof.core.rules import OctaveLayer, TensorSplit, get_rule
 
 
@@ -39,6 +39,9 @@ class PlanOptions:
     alpha_overrides: tuple[tuple[str, float], ...] = ()
     stride_rule: str = "pool"
     stride_pool: tuple[str, ...] = ()
+    # odd map sizes: "vanilla" (the official code: such maps stay vanilla) or "ceil" (split, the low part
+    # ceil(n/2) per side: ceil-mode pooling and upsampling to the exact size)
+    odd_size: str = "vanilla"
     stem_vanilla: bool = True
     strict_patterns: bool = True
     # ops the proof found unable to take the split their rule promised: (node, why); each runs on merged inputs
@@ -48,6 +51,8 @@ class PlanOptions:
         object.__setattr__(self, "alpha", check_alpha("alpha", self.alpha))
         if self.stride_rule not in STRIDE_RULES:
             raise bad("stride_rule", self.stride_rule, f"expected one of {STRIDE_RULES}")
+        if self.odd_size not in ODD_SIZES:
+            raise bad("odd_size", self.odd_size, f"expected one of {ODD_SIZES}")
         for pat, a in self.alpha_overrides:
             check_alpha(f"alpha override {pat!r}", a)
 
@@ -291,7 +296,7 @@ def plan(graph: OpGraph, options: PlanOptions) -> Plan:
         if n.is_map:
             assert n.out_shape is not None
             _, _, h, w = n.out_shape
-            if (h, w) != (1, 1) and (h % 2 or w % 2):
+            if (h, w) != (1, 1) and (h % 2 or w % 2) and options.odd_size == "vanilla":
                 force(n.name, f"odd size {h}x{w}", "odd size")
         ins = _map_inputs(graph, n)
         if n.name in refused:
@@ -432,7 +437,7 @@ def plan(graph: OpGraph, options: PlanOptions) -> Plan:
                     and options.stride_rule == "pool"
                 ):
                     try:
-                        spec = r.spec(n, sin, sout, options.stride_rule, graph.dtype_bytes)
+                        spec = r.spec(n, sin, sout, options, graph.dtype_bytes)
                         convs[n.name] = ConvPlan(n.name, "octave", spec)
                         continue
                     except OctprofError:
@@ -442,7 +447,7 @@ def plan(graph: OpGraph, options: PlanOptions) -> Plan:
                 convs[n.name] = ConvPlan(n.name, "vector")
             else:
                 try:
-                    spec = r.spec(n, sin, sout, options.stride_rule, graph.dtype_bytes)
+                    spec = r.spec(n, sin, sout, options, graph.dtype_bytes)
                     convs[n.name] = ConvPlan(n.name, "octave", spec)
                 except OctprofError as e:
                     why = f"conv {n.label} cannot be an octave layer here: {e}"

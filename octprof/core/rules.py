@@ -326,7 +326,8 @@ class OctaveLayer(Rule):
     def depthwise(self, node: OpNode) -> bool:
         raise NotImplementedError
 
-    def spec(self, node: OpNode, ins: TensorSplit, out: TensorSplit, stride_rule: str, dtype_bytes: int) -> OctConvSpec:
+    def spec(self, node: OpNode, ins: TensorSplit, out: TensorSplit, options: Any, dtype_bytes: int) -> OctConvSpec:
+        """The octave layer's spec; ``options``: the plan's options (``stride_rule``, ``odd_size``)."""
         raise NotImplementedError
 
     def vanilla_cost(self, node: OpNode) -> dict:
@@ -416,7 +417,7 @@ class Conv(OctaveLayer):
             return "geometry", f"stride {tuple(stride)} (octave layers take 1 or 2, equal on both axes)"
         return "geometry", "input is not a 4-d map"
 
-    def spec(self, node: OpNode, ins: TensorSplit, out: TensorSplit, stride_rule: str, dtype_bytes: int):
+    def spec(self, node: OpNode, ins: TensorSplit, out: TensorSplit, options: Any, dtype_bytes: int) -> OctConvSpec:
         a = node.attrs
         n, cin, h, w = node.in_shapes[0]
         return OctConvSpec(
@@ -434,7 +435,8 @@ class Conv(OctaveLayer):
             a["bias"],
             n,
             dtype_bytes,
-            stride_rule,
+            options.stride_rule,
+            odd_size=options.odd_size,
         )
 
     def gemm(self, node: OpNode) -> dict[str, int]:
@@ -748,11 +750,10 @@ class _Pool(Rule):
                 o -= 1
             return o
 
-        if h % 2 or w % 2:
-            return False
-        return (
-            size(h // 2, kh, sh, ph, dh) * 2 == node.out_shape[2]
-            and size(w // 2, kw, sw, pw, dw) * 2 == node.out_shape[3]
+        # the low part (each side halved, rounded up) must pool to the output's low part (rounded up likewise);
+        # odd sizes are split only under the "ceil" odd-size policy, else the plan keeps them vanilla
+        return size(-(-h // 2), kh, sh, ph, dh) == -(-node.out_shape[2] // 2) and size(-(-w // 2), kw, sw, pw, dw) == -(
+            -node.out_shape[3] // 2
         )
 
     def part_counts(self, node: OpNode, shape: Shape) -> dict[str, Any]:
