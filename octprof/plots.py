@@ -36,6 +36,7 @@ from octprof.core.fmt import write_atomic
 from octprof.core.gains import flops_ratio, memory_ratio
 from octprof.core.grid import parse_grid
 from octprof.gate import check_arch, parse_input_size, size_text
+from octprof.progress import progress
 
 __all__ = [
     "CATEGORIES",
@@ -395,7 +396,7 @@ def _costs_for(results: pd.DataFrame, convention: str, input_size: Any) -> list[
         key = (r["arch"], size_text(size))
         groups.setdefault(key, []).append(i)
         sizes[key] = size
-    for (arch, _), idx in groups.items():
+    for (arch, _), idx in progress(list(groups.items()), desc="pricing", unit="net"):
         line_no = results.loc[idx[0], "line_no"] if "line_no" in results else None
         check_arch(arch, f"results {results.attrs.get('name', '')} line {line_no}: arch" if line_no else "arch")
         priced = _price(arch, results.loc[idx, "alpha"].tolist(), sizes[(arch, _)])
@@ -581,7 +582,7 @@ def gains(
         {"panel": "memory", "line": "Table 1", "source": "table1", "arch": "", "x": a, "y": 100 * memory_ratio(a)}
         for a in curve
     ]
-    for arch in archs:
+    for arch in progress(archs, desc="pricing", unit="net"):
         t = _price(arch, grid, size)
         for _, r in t.iterrows():
             rows.append(
@@ -784,7 +785,9 @@ def breakdown(
             raise bad("arch", arch, "expected a zoo name, torchvision:NAME, module.path:factory or an Analysis")
         check_arch(arch, "arch")
         size = parse_input_size(input_size, "input_size") if input_size is not None else None
-        an = Network(arch, size).analyze(alpha)
+        with progress(total=1, desc=f"pricing {arch}", unit="net") as bar:
+            an = Network(arch, size).analyze(alpha)
+            bar.update()
     rows = pd.DataFrame(an.rows)
     path_to_cat = {p: name for name, paths, _ in CATEGORIES for p in paths}
     unknown = sorted(set(rows["path"]) - set(path_to_cat))
