@@ -112,7 +112,7 @@ def price_arch(
         }
         row.update({c: t[c] for c in TOTAL_COLUMNS})
         for c in RELATIVE_COLUMNS:
-            row[f"{c}_rel"] = round(t[c] / base[c], 4) if base[c] else None
+            row[f"{c}_rel"] = t[c] / base[c] if base[c] else None  # exact; text tables show 4 decimals
         row["octave_layers"] = len(an.plan.octave_layers())
         row["merges"] = len(an.plan.merges)
         row["unpriced"] = len(an.plan.unpriced)
