@@ -1,6 +1,8 @@
 """Figures: the data each plot draws (lines' x and y, log axis, labels, legend), files, bad input, the CLI."""
 
+import itertools
 import json
+import math
 import os
 
 import pytest
@@ -95,14 +97,40 @@ def test_tradeoff_draws_each_line_on_a_log_axis_with_labels(figure4):
         assert list(line.get_xdata()) == pytest.approx(pts["x"].tolist())
         assert list(line.get_ydata()) == pytest.approx(pts["y"].tolist())
     assert legend_texts(fig) == [*FIG4_ARCHS, "α = 0 (vanilla)"]
-    # α = 0 baselines in black, one black marker per architecture
-    black = [ln for ln in ax.get_lines() if to_rgba(ln.get_color()) == to_rgba("black")]
-    bx = sorted(x for ln in black for x in ln.get_xdata())
-    assert bx == pytest.approx(sorted(data.loc[data["baseline"], "x"]))
-    assert len(bx) == len(FIG4_ARCHS)
+    # α = 0: one marker per architecture in the series' colour with a black edge
+    edged = [ln for ln in ax.get_lines() if to_rgba(ln.get_markeredgecolor()) == to_rgba("black")]
+    assert len(edged) == len(FIG4_ARCHS)
+    for ln in edged:
+        ((x,), (y,)) = ln.get_xdata(), ln.get_ydata()
+        (row,) = data[(data["x"] == x) & (data["y"] == y)].itertuples()
+        assert row.baseline and to_rgba(ln.get_markerfacecolor()) == to_rgba(line_by_label(ax, row.line).get_color())
     # α written by every octave point
     labels = sorted(t.get_text() for t in ax.texts)
     assert labels == sorted(f"{a:g}" for a in data.loc[~data["baseline"], "alpha"])
+
+
+def test_tradeoff_alpha_labels_do_not_overlap(figure4):
+    """On the default Figure 4, no two α labels' rendered boxes intersect, no label covers a marker, and each label
+    sits in its line's colour, near its point or joined to it by a leader line."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(figure4)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    (ax,) = figure4.axes
+    boxes = [(t, t.get_window_extent(renderer)) for t in ax.texts]
+    assert len(boxes) == 25
+    for (a, box_a), (b, box_b) in itertools.combinations(boxes, 2):
+        assert not box_a.overlaps(box_b), f"labels {a.get_text()} at {a.xy} and {b.get_text()} at {b.xy} overlap"
+    frame = ax.get_window_extent(renderer)
+    markers = [ax.transData.transform(p) for p in figure4.octprof_data[["x", "y"]].itertuples(index=False)]
+    for t, box in boxes:
+        assert frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1
+        assert not any(box.contains(x, y) for x, y in markers), f"label {t.get_text()} covers a marker"
+        line = figure4.octprof_data.loc[lambda d, t=t: (d["x"] == t.xy[0]) & (d["y"] == t.xy[1]), "line"].iloc[0]
+        assert to_rgba(t.get_color()) == to_rgba(line_by_label(ax, line).get_color())
+        far = math.hypot(*t.get_position()) > 3.5  # offset in points from the point
+        assert t.arrow_patch.get_visible() == far
 
 
 def test_tradeoff_default_size_is_a_paper_column(figure4):

@@ -99,7 +99,7 @@ def tradeoff_cmd(
     accuracy: str,
     input_size: str | None,
 ) -> None:
-    """Accuracy against cost (log axis): one line per architecture, alpha by each point, alpha = 0 in black."""
+    """Accuracy against cost (log axis): one line per architecture, alpha by each point, alpha = 0 with a black edge."""
     from octprof.plots import tradeoff
 
     _start(output)

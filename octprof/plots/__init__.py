@@ -7,7 +7,7 @@ segment (its ``line`` or ``group``, ``x`` and ``y``), so that the numbers behind
 exported.  :func:`save` writes a figure atomically.
 
 - :func:`tradeoff` — top-1 accuracy against FLOPs (log scale), one line per architecture, α by each point,
-  α = 0 in black.  By default the paper's Figure 4, from the shipped accuracies and octprof's own FLOPs.
+  α = 0 with a black edge.  By default the paper's Figure 4, from the shipped accuracies and octprof's own FLOPs.
 - :func:`gains` — relative FLOPs and feature-map memory against α: Table 1's curves, networks' points and,
   with a benchmark file, measured relative time (1 / speedup).
 - :func:`breakdown` — stacked bars of cost per path (H→H, H→L, L→H, L→L, glue, vanilla conv, other) per

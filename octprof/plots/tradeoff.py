@@ -31,20 +31,29 @@ from octprof.plots.common import (
 from octprof.plots.data import paper_figure4, read_results
 from octprof.progress import progress
 
-# Where a point's α label may go, tried in order: (dx, dy) in points and the text's alignment.
-_LABEL_SPOTS: tuple[tuple[float, float, str, str], ...] = (
-    (2.5, 1.5, "left", "bottom"),
-    (2.5, -1.5, "left", "top"),
-    (-2.5, 1.5, "right", "bottom"),
-    (-2.5, -1.5, "right", "top"),
-    (0.0, 3.5, "center", "bottom"),
-    (0.0, -3.5, "center", "top"),
-)
+
+def _label_spots() -> list[tuple[float, float, str, str]]:
+    """Where a point's α label may go, nearest first: (dx, dy) in points from the point and the text's
+    alignment.  Eight directions on rings of growing radius; from the second ring on a leader line is drawn."""
+    spots: list[tuple[float, float, str, str]] = []
+    for radius in LABEL_RINGS:
+        for angle in (30, -30, 150, -150, 90, -90, 0, 180):
+            dx, dy = radius * math.cos(math.radians(angle)), radius * math.sin(math.radians(angle))
+            ha = "left" if dx > 0.5 else "right" if dx < -0.5 else "center"
+            va = "bottom" if dy > 0.5 else "top" if dy < -0.5 else "center"
+            spots.append((round(dx, 3), round(dy, 3), ha, va))
+    return spots
+
+
+#: Distances (points) of the rings of label spots; beyond the first, a leader line joins label and point.
+LABEL_RINGS: tuple[float, ...] = (3.0, 7.0, 11.0, 16.0, 22.0)
 
 
 def _place_labels(fig: Figure, ax: Any, labels: Sequence[Any], lines: Sequence[Sequence[tuple[float, float]]]) -> None:
-    """Move each α label to the first spot around its point that overlaps no other label, no point, no line
-    and stays inside the axes (greedy, in drawing order); where every spot collides, the least-overlapping."""
+    """Move each α label to the nearest spot around its point that overlaps no other label, no point, no line
+    and stays inside the axes (greedy, in drawing order).  Overlapping another label is never chosen while a
+    spot without one exists; where every spot touches a point or a line, the least-overlapping one is taken.
+    Labels away from their point get a thin leader line in the point's colour."""
     if not labels:
         return
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -56,40 +65,49 @@ def _place_labels(fig: Figure, ax: Any, labels: Sequence[Any], lines: Sequence[S
     frame = ax.get_window_extent(renderer)
     r = 2.5 * fig.dpi / 72
     points = [ax.transData.transform(lb.xy) for lb in labels]
-    taken = [Bbox.from_extents(x - r, y - r, x + r, y + r) for x, y in points]
+    centres = [*points, *(ax.transData.transform(p) for line in lines for p in line)]  # α = 0 points too
+    marks = [Bbox.from_extents(x - r, y - r, x + r, y + r) for x, y in centres]
     q = 0.8 * fig.dpi / 72
+    strokes = []
     for line in lines:  # the lines, as small boxes every few pixels along each segment
         pix = [ax.transData.transform(p) for p in line]
         for (x0, y0), (x1, y1) in itertools.pairwise(pix):
             n = max(1, int(math.hypot(x1 - x0, y1 - y0) / (2 * q)))
             for k in range(1, n):
                 x, y = x0 + (x1 - x0) * k / n, y0 + (y1 - y0) * k / n
-                taken.append(Bbox.from_extents(x - q, y - q, x + q, y + q))
+                strokes.append(Bbox.from_extents(x - q, y - q, x + q, y + q))
 
     def overlap(a: Any, b: Any) -> float:
         w = min(a.x1, b.x1) - max(a.x0, b.x0)
         h = min(a.y1, b.y1) - max(a.y0, b.y0)
         return w * h if w > 0 and h > 0 else 0.0
 
+    placed: list[Any] = []
+    spots = _label_spots()
+    far = 2.0 * (fig.dpi / 72) ** 2  # px² of clash worth one point further from the point
     for lb in labels:
-        best: tuple[float, Any] | None = None
-        for dx, dy, ha, va in _LABEL_SPOTS:
+        best: tuple[tuple[float, float], Any] | None = None
+        for dx, dy, ha, va in spots:
             lb.set_position((dx, dy))
             lb.set_ha(ha)
             lb.set_va(va)
-            box = lb.get_window_extent(renderer)
+            box = lb.get_window_extent(renderer).padded(0.6)
             outside = box.x0 < frame.x0 or box.x1 > frame.x1 or box.y0 < frame.y0 or box.y1 > frame.y1
-            cost = sum(overlap(box, t) for t in taken) + (1e6 if outside else 0.0)
+            covered = sum(box.contains(x, y) for x, y in centres)  # a label never hides a point
+            hard = sum(overlap(box, t) for t in placed) + 1e3 * covered + (1e6 if outside else 0.0)
+            clash = 4 * sum(overlap(box, m) for m in marks) + sum(overlap(box, t) for t in strokes)
+            cost = (hard, clash + far * math.hypot(dx, dy))  # a clash-free spot further out beats a close clash
             if best is None or cost < best[0]:
                 best = (cost, (dx, dy, ha, va, box))
-            if cost == 0:
-                break
+            if hard == 0 and clash == 0:
+                break  # spots come nearest first: nothing clash-free is closer
         assert best is not None
         dx, dy, ha, va, box = best[1]
         lb.set_position((dx, dy))
         lb.set_ha(ha)
         lb.set_va(va)
-        taken.append(box)
+        lb.arrow_patch.set_visible(math.hypot(dx, dy) > LABEL_RINGS[0] + 0.5)
+        placed.append(box)
 
 
 def _costs_for(results: pd.DataFrame, convention: str, input_size: Any) -> list[float]:
@@ -122,7 +140,7 @@ def tradeoff(
     height: float | None = None,
 ) -> Figure:
     """Accuracy against cost: one line per architecture through its α points (α written by each point, the
-    α = 0 baseline in black), cost on a log axis in G``convention`` units.
+    α = 0 baseline in the series colour with a black edge), cost on a log axis in G``convention`` units.
 
     ``results``: None redraws the paper's Figure 4 from the shipped accuracies, pricing each model at its row's
     input size; otherwise a CSV (see :func:`read_results`) whose models octprof prices itself.
@@ -195,25 +213,45 @@ def tradeoff(
         )
         handles.append(ln)
         base = pts[pts["baseline"]]
-        if not base.empty:
-            ax.plot(base["x"], base["y"], "o", color=BASELINE_COLOUR, markersize=3.6, zorder=3)
+        if not base.empty:  # α = 0: the series' colour with a black edge, a little larger
+            ax.plot(
+                base["x"],
+                base["y"],
+                "o",
+                color=colour,
+                markeredgecolor=BASELINE_COLOUR,
+                markeredgewidth=0.9,
+                markersize=4.2,
+                zorder=3,
+            )
         segments.append(list(zip(pts["x"], pts["y"], strict=True)))
-        for _, p in pts[~pts["baseline"]].iterrows():  # the α = 0 points say their α by being black
+        for _, p in pts[~pts["baseline"]].iterrows():  # the α = 0 points say their α by their black edge
             labels.append(
                 ax.annotate(
                     f"{p['alpha']:g}",
                     (p["x"], p["y"]),
-                    xytext=(2.5, 1.5),
+                    xytext=(3.0, 1.5),
                     textcoords="offset points",
                     fontsize=TINY - 0.5,
-                    color="#333333",
+                    color=colour,
                     zorder=4,
                     annotation_clip=False,
+                    arrowprops={"arrowstyle": "-", "color": colour, "linewidth": 0.4, "shrinkA": 0.5, "shrinkB": 2.2},
                 )
             )
     if df["baseline"].any():
         handles.append(
-            Line2D([], [], linestyle="none", marker="o", color=BASELINE_COLOUR, markersize=3.6, label="α = 0 (vanilla)")
+            Line2D(
+                [],
+                [],
+                linestyle="none",
+                marker="o",
+                color="white",
+                markeredgecolor=BASELINE_COLOUR,
+                markeredgewidth=0.9,
+                markersize=4.2,
+                label="α = 0 (vanilla)",
+            )
         )
     ax.set_xscale("log")
     ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 1.5, 2.0, 3.0, 5.0, 7.0)))
