@@ -344,11 +344,48 @@ def test_breakdown_by_layer_macs_matches_by_layer():
     an = Network("resnet26", 32).analyze(0.25)
     fig = plots.breakdown(an, by="layer", convention="macs")
     per_layer = fig.octprof_data.groupby("group")["value"].sum().to_dict()
-    want = an.by_layer().groupby("layer", sort=False)["macs"].sum()
-    want = want[want > 0]
-    assert fig.octprof_meta["groups"] == list(want.index)  # network order, layers that cost nothing left out
-    assert per_layer == want.to_dict()
-    assert "α = 0.25" in fig.get_suptitle() and "layer" in fig.get_suptitle()
+    layers = an.by_layer()
+    want = layers[layers["op"] == "conv2d"].groupby("layer", sort=False)["macs"].sum()
+    want = {**want[want > 0].to_dict(), "other": int(layers.loc[layers["op"] != "conv2d", "macs"].sum())}
+    assert want["other"] == 2048 * 1000  # the classifier: 2,048 features × 1,000 classes
+    assert fig.octprof_meta["groups"] == list(want)  # network order; the fc layer folded into 'other'
+    assert per_layer == want
+    assert "α = 0.25" in fig.get_suptitle() and "convolution" in fig.get_suptitle()
+
+
+def test_breakdown_by_layer_shows_convolutions_and_folds_the_rest():
+    from octprof.analysis import Network
+
+    an = Network("resnet26", 64).analyze(0.5)
+    fig = plots.breakdown(an, by="layer")  # paper_flops: BN costs 0, ReLU and pooling do not
+    layers = an.by_layer()
+    convs = list(dict.fromkeys(layers.loc[layers["op"] == "conv2d", "layer"]))
+    groups = fig.octprof_meta["groups"]
+    assert groups == [*convs, "other"]  # every conv in network order, then one bar for everything else
+    assert len(convs) == 29  # ResNet-26: stem + 8 blocks × 3 + 4 projection shortcuts
+    per_group = fig.octprof_data.groupby("group")["value"].sum()
+    rest = layers.loc[~layers["layer"].isin(convs), "paper_flops"].sum()
+    assert per_group["other"] == rest > 0
+    assert int(per_group.sum()) == an.total()["paper_flops"]
+    # the height follows the number of bars: 0.75 in + 0.1 in per bar
+    assert fig.get_size_inches()[1] == pytest.approx(0.75 + 0.1 * len(groups))
+    (ax,) = fig.axes
+    assert ax.get_yticklabels()[-1].get_text() == "other"
+
+
+def test_breakdown_fixed_axis_across_alphas():
+    from octprof.analysis import Network
+
+    net = Network("resnet26", 64)
+    base = plots.breakdown(net.analyze(0.0))
+    xmax = max(base.octprof_meta["totals"].values())
+    figs = [plots.breakdown(net.analyze(a), xmax=xmax) for a in (0.0, 0.25, 0.75)]
+    limits = {f.axes[0].get_xlim() for f in figs}
+    assert len(limits) == 1 and next(iter(limits))[1] == pytest.approx(xmax / figs[0].octprof_meta["scale"] * 1.04)
+    assert {f.octprof_meta["unit"] for f in figs} == {base.octprof_meta["unit"]}
+    assert {f.axes[0].get_xlabel() for f in figs} == {base.axes[0].get_xlabel()}
+    with pytest.raises(OctprofError, match="xmax: got -1"):
+        plots.breakdown(net.analyze(0.5), xmax=-1)
 
 
 def test_stage_of_picks_a_depth_per_naming_scheme():

@@ -172,7 +172,13 @@ def gains_cmd(
 @_common("paper_flops")
 @click.option("--arch", required=True, help="Architecture (zoo name, torchvision:NAME, module:factory).")
 @click.option("--alpha", type=float, default=0.5, show_default=True, help="The network alpha.")
-@click.option("--by", type=click.Choice(["stage", "layer"]), default="stage", show_default=True)
+@click.option(
+    "--by",
+    type=click.Choice(["stage", "layer"]),
+    default="stage",
+    show_default=True,
+    help="One bar per stage, or per convolution (layer; every other op folded into one 'other' bar).",
+)
 @click.option(
     "--depth",
     type=int,
@@ -196,7 +202,7 @@ def breakdown_cmd(
     depth: int | None,
     input_size: str | None,
 ) -> None:
-    """Stacked bars of cost per path (h2h, h2l, l2h, l2l, glue, vanilla conv, other) per stage or layer."""
+    """Stacked bars of cost per path (h2h, h2l, l2h, l2l, glue, vanilla conv, other) per stage or convolution."""
     from octprof.plots import breakdown
 
     _start(output)

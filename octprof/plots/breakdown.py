@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,6 +25,9 @@ from octprof.plots.common import (
     style_axes,
 )
 from octprof.progress import progress
+
+#: With ``by="layer"``: the bar that holds every op that is not a convolution.
+OTHER = "other"
 
 
 def stage_of(layers: Sequence[str], depth: int | None = None) -> dict[str, str]:
@@ -85,13 +89,17 @@ def breakdown(
     title: str | None = None,
     width: float | None = None,
     height: float | None = None,
+    xmax: float | None = None,
 ) -> Figure:
-    """Where the cost of ``arch`` at ``alpha`` goes: one horizontal stacked bar per stage (or layer, with
-    ``by="layer"``; layers that cost nothing in ``convention`` are left out), in network order from the top,
-    split into the categories of :data:`CATEGORIES` — the four octave paths, glue (pooling, upsampling and
-    additions inside octave layers, merges), vanilla convolutions, and other ops (linear, BN, activations,
-    pooling, per frequency or vanilla).
+    """Where the cost of ``arch`` at ``alpha`` goes: one horizontal stacked bar per stage (or per convolution,
+    with ``by="layer"``: every other op is folded into one last bar, ``other``, and convolutions that cost
+    nothing in ``convention`` are left out), in network order from the top, split into the categories of
+    :data:`CATEGORIES` — the four octave paths, glue (pooling, upsampling and additions inside octave layers,
+    merges), vanilla convolutions, and other ops (linear, BN, activations, pooling, per frequency or vanilla).
+    The default height follows the number of bars.
     ``arch`` may also be an :class:`octprof.analysis.Analysis` (then ``alpha`` and ``input_size`` are its own).
+    ``xmax``: fix the cost axis at [0, xmax] (a count in ``convention``; its unit follows from it), so that
+    figures of several α compare by eye; a bar longer than ``xmax`` widens the axis.
     ``fig.octprof_data``: one row per bar segment — group, category, value (the count), left and width (as
     drawn, in ``unit``)."""
     from octprof.analysis import Analysis, Network
@@ -121,9 +129,12 @@ def breakdown(
     if by == "stage":
         stages = stage_of(rows["layer"].tolist(), depth)
         rows["group"] = rows["layer"].map(stages)
-    else:
-        rows["group"] = rows["layer"]
+    else:  # one bar per convolution; everything else (BN, activations, pooling, additions, linear) in 'other'
+        convs = set(rows.loc[rows["op"].astype(str).str.startswith("conv"), "layer"])
+        rows["group"] = [g if g in convs else OTHER for g in rows["layer"]]
     order = list(dict.fromkeys(rows["group"]))
+    if OTHER in order:  # the folded bar goes last
+        order = [g for g in order if g != OTHER] + [OTHER]
     table = rows.pivot_table(
         index="group", columns="category", values=convention, aggfunc="sum", fill_value=0, sort=False
     )
@@ -132,9 +143,14 @@ def breakdown(
         table = table[table.sum(axis=1) > 0]
     if table.empty:
         raise bad("convention", convention, f"{arch} costs nothing in this convention")
-    div, unit = scale(table.sum(axis=1), CONVENTIONS[convention])
+    if xmax is not None and (
+        isinstance(xmax, bool) or not isinstance(xmax, (int, float)) or not math.isfinite(xmax) or xmax <= 0
+    ):
+        raise bad("xmax", xmax, "expected a positive count")
+    div, unit = scale([xmax] if xmax is not None else table.sum(axis=1), CONVENTIONS[convention])
     n = len(table)
-    w, h = check_size(width, height, min(max(1.6, 0.75 + 0.13 * n), 40.0))
+    per_bar = 0.13 if by == "stage" else 0.1
+    w, h = check_size(width, height, min(max(1.6, 0.75 + per_bar * n), 40.0))
 
     fig = new_figure(w, h)
     ax = fig.add_subplot()
@@ -162,15 +178,17 @@ def breakdown(
         ticks = [g[cut:] if g in staged else g for g in ticks]
         ax.set_ylabel(".".join(shared) + ".*", fontsize=SMALL)
     ax.set_yticks(y, labels=ticks, fontsize=TINY if n > 12 else SMALL)
+    if OTHER in ticks:
+        ax.get_yticklabels()[ticks.index(OTHER)].set_fontstyle("italic")
     ax.set_ylim(n - 0.4, -0.6)
-    ax.set_xlim(0, max(left) * 1.04)
+    ax.set_xlim(0, max(max(left), xmax / div if xmax is not None else 0.0) * 1.04)
     conv_name = {
         "paper_flops": "paper convention",
         "macs": "multiply-accumulates",
         "fvcore_flops": "fvcore convention",
     }[convention]
     ax.set_xlabel(f"{convention} ({unit}, {conv_name})", fontsize=FONT)
-    what = "stage" if by == "stage" else "layer"
+    what = "stage" if by == "stage" else "convolution"
     fig.suptitle(
         title if title is not None else f"{arch} at α = {alpha:g}: cost per path and {what}", fontsize=FONT + 0.5
     )
