@@ -189,3 +189,21 @@ def test_table_check_default_fits():
     assert text.splitlines()[0].split()[-1] == "agree"
     starts = [n.split(" = ")[0] for n in notes_of(text) if " = " in n]
     assert len(starts) == len(set(starts)) and "paper_flops" not in starts
+
+
+def test_layer_default_and_check_fit_with_each_definition_once():
+    args = ["layer", "--in-channels", "1024", "--out-channels", "2048", "--size", "112", "--stride", "2", "--bias"]
+    text = run(*args)
+    assert widest(text) <= WIDTH
+    assert text.splitlines()[0].split() == [
+        "path", "note", "out_shape", "macs", "paper_flops", "fvcore_flops", "params", "act_elems"
+    ]  # fmt: skip
+    notes = notes_of(text)
+    assert notes[0].startswith("vanilla 3x3 conv:") and not any(n.startswith(("flops", "agree")) for n in notes)
+    checked = run(*args[:5], "--size", "16", "--check")
+    assert widest(checked) <= WIDTH and checked.splitlines()[0].split()[-1] == "agree"
+    starts = [n.split(" = ")[0] for n in notes_of(checked) if " = " in n]
+    assert len(starts) == len(set(starts)) and "paper_flops" not in starts
+    memory = run(*args, "--columns", "memory")
+    assert memory.splitlines()[0].split() == ["path", "in_shape", "out_shape", "act_elems", "in_bytes", "out_bytes"]
+    assert any(n.startswith("bytes at float32 (4 B/element)") for n in notes_of(memory))

@@ -33,6 +33,7 @@ def columns_option(presets: Mapping[str, Sequence[str]], example: str) -> Callab
     names = ", ".join(["all", *presets])
     return click.option(
         "--columns",
+        "columns_text",
         default=None,
         metavar="A,B,...",
         help=f"Columns to show: names and presets ({names}), combinable, e.g. {example}. "

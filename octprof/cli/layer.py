@@ -7,11 +7,32 @@ from typing import Any
 
 import click
 
+from octprof.cli.columns import columns_option, footnotes, is_data_format, select_columns
 from octprof.cli.options import emit, format_option, handle_errors, output_option
 from octprof.core.errors import bad
 from octprof.core.layer import OctConvSpec, layer_cost
 
 DTYPES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int8": 1}
+COLUMNS = ("path", "note", "out_shape", "macs", "paper_flops", "fvcore_flops", "params", "act_elems")
+CHECK_COLUMNS = ("path", "note", "macs", "flops", "fvcore_flops", "fvcore", "flop_counter", "agree")
+PRESETS: dict[str, tuple[str, ...]] = {
+    "costs": ("path", "note", "macs", "flops", "paper_flops", "fvcore_flops", "params"),
+    "memory": ("path", "in_shape", "out_shape", "act_elems", "in_bytes", "out_bytes"),
+    "check": CHECK_COLUMNS,
+}
+DEFINITIONS: tuple[tuple[str | tuple[str, ...], str], ...] = (
+    ("macs", "macs = multiply-accumulates"),
+    (("flops", "flop_counter"), "flops = 2 x macs; flop_counter = FlopCounterMode's count of the path's module"),
+    ("paper_flops", "paper_flops = macs + bias additions + pooling outputs x 4 (the paper's convention)"),
+    (
+        ("fvcore_flops", "fvcore"),
+        "fvcore_flops = macs + nearest-upsampling outputs (fvcore's convention); fvcore = fvcore's count of the "
+        "path's module (total: the whole layer)",
+    ),
+    ("agree", "agree = fvcore equals fvcore_flops and flop_counter equals flops, exactly"),
+    ("params", "params = weights (and bias) of each path"),
+    ("act_elems", "act_elems = elements each row produces"),
+)
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -66,6 +87,7 @@ def parse_kernel(text: str) -> int | tuple[int, int]:
     help="Build the real OctConv2d and count it with fvcore and "
     "FlopCounterMode; adds their counts and an agreement column.",
 )
+@columns_option(PRESETS, "--columns memory or --columns all")
 @format_option
 @output_option
 @handle_errors
@@ -85,6 +107,7 @@ def layer(
     dtype: str,
     stride_rule: str,
     check: bool,
+    columns_text: str | None,
     fmt: str | None,
     output: str | None,
 ) -> None:
@@ -112,17 +135,14 @@ def layer(
     vanilla = layer_cost(spec.vanilla())
     records: list[dict[str, Any]] = cost.records()
     records[-1]["note"] = f"{100 * cost.macs / vanilla.macs:.1f}% of vanilla macs"
-    notes = [
+    summary = (
         f"vanilla {spec.kernel_size[0]}x{spec.kernel_size[1]} conv: {vanilla.macs:,} macs, {vanilla.params:,} "
         f"params, {vanilla.output_elems:,} output elements; this layer: {100 * cost.macs / vanilla.macs:.1f}% "
-        f"of the macs, {100 * cost.output_elems / vanilla.output_elems:.1f}% of the output feature map",
-        "macs = multiply-accumulates; flops = 2 x macs; paper_flops = macs + bias adds + pooling outputs x 4; "
-        "fvcore_flops = macs + nearest-upsampling outputs",
-        f"bytes at {dtype} ({DTYPES[dtype]} B/element); act_elems = elements each row produces",
-    ]
-    columns = list(records[0])
+        f"of the macs, {100 * cost.output_elems / vanilla.output_elems:.1f}% of the output feature map"
+    )
+    available = list(records[0])
     if check:
-        from octprof.crosscheck import CONVENTIONS, layer_crosscheck
+        from octprof.crosscheck import layer_crosscheck
 
         checked = {r["path"]: r for r in layer_crosscheck(spec)}
         for rec in records:
@@ -130,13 +150,11 @@ def layer(
             rec["fvcore"] = c["fvcore"] if c else None
             rec["flop_counter"] = c["flop_counter"] if c else None
             rec["agree"] = c["agree"] if c else None
-        columns += ["fvcore", "flop_counter", "agree"]
-        notes += [
-            "fvcore: fvcore's count per path module (total: the whole layer, compare with fvcore_flops); "
-            "flop_counter: FlopCounterMode (compare with flops = 2 x macs)",
-            *CONVENTIONS,
-        ]
-        if not all(r["agree"] for r in checked.values()):
-            emit(records, fmt, output, columns, notes=notes)
-            raise click.ClickException("cross-check: the closed form and the counters disagree (see 'agree')")
+        available += ["fvcore", "flop_counter", "agree"]
+    default = CHECK_COLUMNS if check else COLUMNS
+    columns = select_columns(columns_text, available, default, PRESETS, data=is_data_format(fmt, output))
+    definitions = (*DEFINITIONS, (("in_bytes", "out_bytes"), f"bytes at {dtype} ({DTYPES[dtype]} B/element)"))
+    notes = [summary, *footnotes(columns, definitions)]
     emit(records, fmt, output, columns, notes=notes)
+    if check and not all(r["agree"] for r in checked.values()):
+        raise click.ClickException("cross-check: the closed form and the counters disagree (see 'agree')")

@@ -21,7 +21,7 @@ DEFINITIONS = (
 @format_option
 @output_option
 @handle_errors
-def list_(pattern: str, columns: str | None, fmt: str | None, output: str | None) -> None:
+def list_(pattern: str, columns_text: str | None, fmt: str | None, output: str | None) -> None:
     """The paper's architectures (use them with --arch); torchvision models are torchvision:NAME, timm models
     timm:NAME.  Reads the zoo's presets only: builds no network."""
     from octprof.zoo import get_entry, list_models
@@ -41,7 +41,7 @@ def list_(pattern: str, columns: str | None, fmt: str | None, output: str | None
             }
         )
     available = ["arch", "input_size", "vanilla", "stride_rule", "stride_pool", "description", "source"]
-    cols = select_columns(columns, available, COLUMNS, PRESETS, data=is_data_format(fmt, output))
+    cols = select_columns(columns_text, available, COLUMNS, PRESETS, data=is_data_format(fmt, output))
     emit(rows, fmt, output, cols, notes=footnotes(cols, DEFINITIONS))
 
 

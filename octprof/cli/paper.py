@@ -46,7 +46,7 @@ def paper(
     tables: tuple[str, ...],
     published: bool,
     explain: bool,
-    columns: str | None,
+    columns_text: str | None,
     fmt: str | None,
     output: str | None,
 ) -> None:
@@ -61,7 +61,7 @@ def paper(
     if published:
         rows = [r for r in paper_results() if not tables or r["table"] in tables]
         avail = [*PUBLISHED_COLUMNS, "source", "notes"]
-        cols = select_columns(columns, avail, PUBLISHED_COLUMNS, data=is_data_format(fmt, output))
+        cols = select_columns(columns_text, avail, PUBLISHED_COLUMNS, data=is_data_format(fmt, output))
         notes = [*footnotes(cols, DEFINITIONS), _SOURCES]
         emit(rows, fmt, output, cols, notes=notes)
         return
@@ -71,7 +71,7 @@ def paper(
     rows = compare(tables or None, progress=lambda r: progress(r, total=len(r), desc="paper", unit="count"))
     if not rows:
         raise click.ClickException(f"--table: no published counts (GFLOPs or parameters) in {', '.join(tables)}")
-    cols, notes = _report(rows, columns, explain, is_data_format(fmt, output))
+    cols, notes = _report(rows, columns_text, explain, is_data_format(fmt, output))
     emit(rows, fmt, output, cols, notes=notes)
 
 

@@ -155,7 +155,7 @@ def table(
     batch: int,
     vanilla: tuple[str, ...],
     stride_rule: str | None,
-    columns: str | None,
+    columns_text: str | None,
     per_layer: bool,
     jobs: int,
     strict: bool,
@@ -189,7 +189,9 @@ def table(
             raise bad("--per-layer", f"{len(names)} networks x {len(alpha)} alphas", "expected one network, one α")
         an = Network(names[0], size, batch, vanilla=vanilla, stride_rule=stride_rule).analyze(alpha[0])
         df = an.by_layer()
-        cols = select_columns(columns, list(df.columns), LAYER_COLUMNS, LAYER_PRESETS, data=is_data_format(fmt, output))
+        cols = select_columns(
+            columns_text, list(df.columns), LAYER_COLUMNS, LAYER_PRESETS, data=is_data_format(fmt, output)
+        )
         notes = footnotes(cols, DEFINITIONS)
         for m in an.merges():
             notes.append(f"merge: {m['merged_input']} is merged back to one map before {m['op']} ({m['target']})")
@@ -211,7 +213,7 @@ def table(
         jobs=jobs,
     )
     cols = select_columns(
-        columns,
+        columns_text,
         list(df.columns),
         CHECK_COLUMNS if check else DEFAULT_COLUMNS,
         PRESETS,
