@@ -203,3 +203,31 @@ def _table_stderr(tty: bool) -> str:
 def test_table_progress_on_a_terminal_silent_on_a_pipe():
     assert "pricing" in _table_stderr(tty=True)
     assert "pricing" not in _table_stderr(tty=False)
+
+
+def test_network_table_progress_steps_once_per_network_and_alpha(monkeypatch):
+    from octprof.analysis import Network
+    from octprof.report import network_table
+
+    seen = []
+
+    def bar(steps):  # what the CLI's progress bar is given: one step per (network, α), consumed to the end
+        assert len(steps) == 6
+        for k in steps:
+            seen.append((k, len(priced)))
+            yield k
+        seen.append(("end", len(priced)))
+
+    priced = []
+    real = Network.analyze
+
+    def counting(self, alpha, *a, **kw):
+        priced.append(alpha)
+        return real(self, alpha, *a, **kw)
+
+    monkeypatch.setattr(Network, "analyze", counting)
+    df = network_table(["tests.gate_models:tiny"] * 2, [0, 0.25, 0.5], input_size=16, progress=bar)
+    assert len(df) == 6
+    # each network prices α = 0 as its base, then every α of the grid; a step is asked for after each of the grid
+    assert [k for k, _ in seen] == [0, 1, 2, 3, 4, 5, "end"]
+    assert [n for _, n in seen] == [0, 2, 3, 4, 6, 7, 8]

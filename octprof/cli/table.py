@@ -209,7 +209,7 @@ def table(
         vanilla,
         stride_rule,
         check=check,
-        progress=lambda it: progress(it, total=len(names), desc="pricing", unit="net"),
+        progress=lambda it: progress(it, total=len(it), desc="pricing", unit="net×α"),
         jobs=jobs,
     )
     cols = select_columns(
