@@ -231,3 +231,15 @@ def test_network_table_progress_steps_once_per_network_and_alpha(monkeypatch):
     # each network prices α = 0 as its base, then every α of the grid; a step is asked for after each of the grid
     assert [k for k, _ in seen] == [0, 1, 2, 3, 4, 5, "end"]
     assert [n for _, n in seen] == [0, 2, 3, 4, 6, 7, 8]
+
+
+def test_an_entry_registered_first_does_not_hide_the_zoo():
+    code = (
+        "from octprof.zoo import ZooEntry, list_models, register\n"
+        "register(ZooEntry('mine', factory='tests.gate_models:tiny'))\n"
+        "names = list_models()\n"
+        "assert names[0] == 'mine' and 'resnet50' in names and len(names) == 16, names\n"
+        "print('ok')\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=_env(), timeout=60)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr

@@ -79,9 +79,8 @@ def register(entry: ZooEntry) -> ZooEntry:
 
 
 def _load() -> None:
-    # The presets register themselves on import (plain data; the factories load with the first network built).
-    if _REGISTRY:
-        return
+    # The presets register themselves on their first import (plain data; the factories load with the first network
+    # built); a later import is a dictionary lookup, and entries a user registered first are kept.
     from octprof.zoo import presets  # noqa: F401
 
 
