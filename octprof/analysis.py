@@ -440,6 +440,13 @@ def analyze(arch: str | nn.Module, alpha: float = 0.5, input_size: Any = None, b
     return Network(arch, input_size, batch, **kw).analyze(alpha)
 
 
+def octify(model: str | nn.Module, alpha: float = 0.5, input_size: Any = None, batch: int = 1, **kw: Any) -> nn.Module:
+    """The real octave network of ``model`` at ``alpha`` (an ``fx.GraphModule`` with ``OctConv2d`` layers), as
+    planned and proven by :func:`analyze`; at α = 0 it computes exactly what ``model`` computes.  ``kw`` are
+    :class:`Network`'s options (``vanilla``, ``stride_rule``, ...)."""
+    return analyze(model, alpha, input_size, batch, **kw).octify()
+
+
 __all__ = [
     "Analysis",
     "ModelSource",
@@ -447,6 +454,7 @@ __all__ = [
     "OctprofError",
     "UnpricedWarning",
     "analyze",
+    "octify",
     "resolve",
     "unpriced_message",
 ]

@@ -423,8 +423,10 @@ def _current_rows(
     groups: dict[tuple[str, str, int], list[Entry]] = {}
     for e in entries:
         groups.setdefault((e.arch, size_text(e.input_size), e.batch), []).append(e)
+    from octprof.progress import progress
+
     out: dict[tuple[Any, ...], dict[str, Any]] = {}
-    for (arch, _, batch), group in groups.items():
+    for (arch, _, batch), group in progress(list(groups.items()), desc="gate", unit="net"):
         alphas = sorted({e.alpha for e in group})
         try:
             df = network_table([arch], alphas, input_size=group[0].input_size, batch=batch)

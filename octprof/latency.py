@@ -497,8 +497,17 @@ def _samples(
         progress(f"timing {len(fns)} micro-benchmarks on {dev} ({threads} thread(s))")
     # One micro-benchmark at a time (warm-up, then its repeats back to back): interleaved with large ones, a tiny
     # op would pay for the caches they flushed, which is not what a kernel costs inside a network.
+    from octprof.progress import progress as bar
+
     out = []
-    for key, fn in fns.items():
+    steps = bar(
+        fns.items(),
+        total=len(fns),
+        desc=f"calibrate ({threads} thread(s))",
+        unit="kernel",
+        enabled=None if progress else False,
+    )
+    for key, fn in steps:
         t = time_round_robin({key: fn}, dev, threads, repeats=repeats, warmup=2)[key]
         out.append((ks[key], t.median / 1000.0))
     return out

@@ -471,23 +471,11 @@ def bench(
     return df
 
 
-class _NoBar:
-    def update(self, n: int = 1) -> None:
-        pass
-
-    def set_description(self, text: str) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
 def _progress(total: int, enabled: bool) -> Any:
-    if not enabled:
-        return _NoBar()
-    from tqdm.auto import tqdm
+    """A bar on stderr when it is a terminal (and ``enabled``); a silent stand-in otherwise."""
+    from octprof.progress import progress
 
-    return tqdm(total=total, unit="step", leave=False, dynamic_ncols=True)
+    return progress(total=total, desc="bench", unit="step", enabled=None if enabled else False)
 
 
 def _arch_name(arch: Any) -> str:

@@ -51,6 +51,15 @@ def network_table(
         raise bad("--jobs", jobs, "expected a positive number of processes")
     args = (grid, input_size, batch, tuple(vanilla), stride_rule, check)
     results: list[Any] = [None] * len(archs)
+    # ``progress`` wraps an iterable of one step per (network, α); the steps are taken as the prices come in
+    steps = iter(progress(range(len(archs) * len(grid)))) if progress else iter(())
+
+    def step(n: int = 1) -> None:
+        for _ in range(n):
+            next(steps, None)
+
+    step()  # a wrapped iterator counts a step when the next one is asked for: start it
+
     parallel = [i for i, a in enumerate(archs) if isinstance(a, str)] if jobs > 1 and len(archs) > 1 else []
     if parallel:
         import concurrent.futures as cf
@@ -59,12 +68,13 @@ def network_table(
         ctx = mp.get_context("spawn")  # a fresh interpreter per worker: no forked torch threads
         with cf.ProcessPoolExecutor(max_workers=min(jobs, len(parallel)), mp_context=ctx) as pool:
             futures = {pool.submit(price_arch, archs[i], *args): i for i in parallel}
-            done = cf.as_completed(futures)
-            for fut in progress(done) if progress else done:
+            for fut in cf.as_completed(futures):
                 results[futures[fut]] = fut.result()
-    serial = [i for i in range(len(archs)) if results[i] is None]
-    for i in progress(serial) if progress and not parallel else serial:
-        results[i] = price_arch(archs[i], *args)
+                step(len(grid))
+    for i in range(len(archs)):
+        if results[i] is None:
+            results[i] = price_arch(archs[i], *args, on_alpha=step)
+    step()  # past the last step: the bar closes
     rows: list[dict[str, Any]] = []
     unpriced: dict[tuple[str, str], int] = {}
     summaries: dict[tuple[str, float], str] = {}
@@ -89,9 +99,11 @@ def price_arch(
     vanilla: Sequence[str],
     stride_rule: str | None,
     check: bool,
+    on_alpha: Callable[[], None] | None = None,
 ) -> tuple[list[dict[str, Any]], dict[tuple[str, str], int], dict[tuple[str, float], str]]:
     """The rows of one architecture over ``grid`` (see :func:`network_table`), its unpriced ops and its
-    one-line conv summaries; a top-level function so that worker processes can run it."""
+    one-line conv summaries; a top-level function so that worker processes can run it.  ``on_alpha`` is called
+    after each α is priced (a progress bar's step)."""
     from octprof.analysis import Network
 
     net = Network(arch, input_size, batch, vanilla=vanilla, stride_rule=stride_rule, meta=not check)
@@ -112,7 +124,7 @@ def price_arch(
         }
         row.update({c: t[c] for c in TOTAL_COLUMNS})
         for c in RELATIVE_COLUMNS:
-            row[f"{c}_rel"] = round(t[c] / base[c], 4) if base[c] else None
+            row[f"{c}_rel"] = t[c] / base[c] if base[c] else None  # exact; text tables show 4 decimals
         row["octave_layers"] = len(an.plan.octave_layers())
         row["merges"] = len(an.plan.merges)
         row["unpriced"] = len(an.plan.unpriced)
@@ -126,6 +138,8 @@ def price_arch(
             row["module_params"] = cc["module_params"]
             row["agree"] = cc["agree"]
         rows.append(row)
+        if on_alpha is not None:
+            on_alpha()
     return rows, unpriced, summaries
 
 

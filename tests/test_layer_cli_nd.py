@@ -40,7 +40,7 @@ def test_layer_3d_temporal_octave_and_stride_per_axis():
 
 
 def test_layer_1d_default_size_and_table_notes():
-    r = run(*BASE, "--dims", "1", "--check")
+    r = run(*BASE, "--dims", "1", "--check", "--columns", "all")
     assert r.exit_code == 0, r.output
     assert "1×8×1024" in r.output and "1×8×512" in r.output
     assert "fvcore_flops = macs (fvcore has no handle for upsample_nearest1d: the upsampling counts 0)" in r.output

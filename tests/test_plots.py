@@ -1,6 +1,8 @@
 """Figures: the data each plot draws (lines' x and y, log axis, labels, legend), files, bad input, the CLI."""
 
+import itertools
 import json
+import math
 import os
 
 import pytest
@@ -95,14 +97,40 @@ def test_tradeoff_draws_each_line_on_a_log_axis_with_labels(figure4):
         assert list(line.get_xdata()) == pytest.approx(pts["x"].tolist())
         assert list(line.get_ydata()) == pytest.approx(pts["y"].tolist())
     assert legend_texts(fig) == [*FIG4_ARCHS, "α = 0 (vanilla)"]
-    # α = 0 baselines in black, one black marker per architecture
-    black = [ln for ln in ax.get_lines() if to_rgba(ln.get_color()) == to_rgba("black")]
-    bx = sorted(x for ln in black for x in ln.get_xdata())
-    assert bx == pytest.approx(sorted(data.loc[data["baseline"], "x"]))
-    assert len(bx) == len(FIG4_ARCHS)
+    # α = 0: one marker per architecture in the series' colour with a black edge
+    edged = [ln for ln in ax.get_lines() if to_rgba(ln.get_markeredgecolor()) == to_rgba("black")]
+    assert len(edged) == len(FIG4_ARCHS)
+    for ln in edged:
+        ((x,), (y,)) = ln.get_xdata(), ln.get_ydata()
+        (row,) = data[(data["x"] == x) & (data["y"] == y)].itertuples()
+        assert row.baseline and to_rgba(ln.get_markerfacecolor()) == to_rgba(line_by_label(ax, row.line).get_color())
     # α written by every octave point
     labels = sorted(t.get_text() for t in ax.texts)
     assert labels == sorted(f"{a:g}" for a in data.loc[~data["baseline"], "alpha"])
+
+
+def test_tradeoff_alpha_labels_do_not_overlap(figure4):
+    """On the default Figure 4, no two α labels' rendered boxes intersect, no label covers a marker, and each label
+    sits in its line's colour, near its point or joined to it by a leader line."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(figure4)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    (ax,) = figure4.axes
+    boxes = [(t, t.get_window_extent(renderer)) for t in ax.texts]
+    assert len(boxes) == 25
+    for (a, box_a), (b, box_b) in itertools.combinations(boxes, 2):
+        assert not box_a.overlaps(box_b), f"labels {a.get_text()} at {a.xy} and {b.get_text()} at {b.xy} overlap"
+    frame = ax.get_window_extent(renderer)
+    markers = [ax.transData.transform(p) for p in figure4.octprof_data[["x", "y"]].itertuples(index=False)]
+    for t, box in boxes:
+        assert frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1
+        assert not any(box.contains(x, y) for x, y in markers), f"label {t.get_text()} covers a marker"
+        line = figure4.octprof_data.loc[lambda d, t=t: (d["x"] == t.xy[0]) & (d["y"] == t.xy[1]), "line"].iloc[0]
+        assert to_rgba(t.get_color()) == to_rgba(line_by_label(ax, line).get_color())
+        far = math.hypot(*t.get_position()) > 3.5  # offset in points from the point
+        assert t.arrow_patch.get_visible() == far
 
 
 def test_tradeoff_default_size_is_a_paper_column(figure4):
@@ -316,11 +344,48 @@ def test_breakdown_by_layer_macs_matches_by_layer():
     an = Network("resnet26", 32).analyze(0.25)
     fig = plots.breakdown(an, by="layer", convention="macs")
     per_layer = fig.octprof_data.groupby("group")["value"].sum().to_dict()
-    want = an.by_layer().groupby("layer", sort=False)["macs"].sum()
-    want = want[want > 0]
-    assert fig.octprof_meta["groups"] == list(want.index)  # network order, layers that cost nothing left out
-    assert per_layer == want.to_dict()
-    assert "α = 0.25" in fig.get_suptitle() and "layer" in fig.get_suptitle()
+    layers = an.by_layer()
+    want = layers[layers["op"] == "conv2d"].groupby("layer", sort=False)["macs"].sum()
+    want = {**want[want > 0].to_dict(), "other": int(layers.loc[layers["op"] != "conv2d", "macs"].sum())}
+    assert want["other"] == 2048 * 1000  # the classifier: 2,048 features × 1,000 classes
+    assert fig.octprof_meta["groups"] == list(want)  # network order; the fc layer folded into 'other'
+    assert per_layer == want
+    assert "α = 0.25" in fig.get_suptitle() and "convolution" in fig.get_suptitle()
+
+
+def test_breakdown_by_layer_shows_convolutions_and_folds_the_rest():
+    from octprof.analysis import Network
+
+    an = Network("resnet26", 64).analyze(0.5)
+    fig = plots.breakdown(an, by="layer")  # paper_flops: BN costs 0, ReLU and pooling do not
+    layers = an.by_layer()
+    convs = list(dict.fromkeys(layers.loc[layers["op"] == "conv2d", "layer"]))
+    groups = fig.octprof_meta["groups"]
+    assert groups == [*convs, "other"]  # every conv in network order, then one bar for everything else
+    assert len(convs) == 29  # ResNet-26: stem + 8 blocks × 3 + 4 projection shortcuts
+    per_group = fig.octprof_data.groupby("group")["value"].sum()
+    rest = layers.loc[~layers["layer"].isin(convs), "paper_flops"].sum()
+    assert per_group["other"] == rest > 0
+    assert int(per_group.sum()) == an.total()["paper_flops"]
+    # the height follows the number of bars: 0.75 in + 0.1 in per bar
+    assert fig.get_size_inches()[1] == pytest.approx(0.75 + 0.1 * len(groups))
+    (ax,) = fig.axes
+    assert ax.get_yticklabels()[-1].get_text() == "other"
+
+
+def test_breakdown_fixed_axis_across_alphas():
+    from octprof.analysis import Network
+
+    net = Network("resnet26", 64)
+    base = plots.breakdown(net.analyze(0.0))
+    xmax = max(base.octprof_meta["totals"].values())
+    figs = [plots.breakdown(net.analyze(a), xmax=xmax) for a in (0.0, 0.25, 0.75)]
+    limits = {f.axes[0].get_xlim() for f in figs}
+    assert len(limits) == 1 and next(iter(limits))[1] == pytest.approx(xmax / figs[0].octprof_meta["scale"] * 1.04)
+    assert {f.octprof_meta["unit"] for f in figs} == {base.octprof_meta["unit"]}
+    assert {f.axes[0].get_xlabel() for f in figs} == {base.axes[0].get_xlabel()}
+    with pytest.raises(OctprofError, match="xmax: got -1"):
+        plots.breakdown(net.analyze(0.5), xmax=-1)
 
 
 def test_stage_of_picks_a_depth_per_naming_scheme():

@@ -8,11 +8,32 @@ from typing import Any
 
 import click
 
+from octprof.cli.columns import columns_option, footnotes, is_data_format, select_columns
 from octprof.cli.options import emit, format_option, handle_errors, output_option
 from octprof.core.errors import bad
 from octprof.core.layer import PATHS, OctConvSpec, layer_cost
 
 DTYPES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int8": 1}
+COLUMNS = ("path", "note", "out_shape", "macs", "paper_flops", "fvcore_flops", "params", "act_elems")
+CHECK_COLUMNS = ("path", "note", "macs", "flops", "fvcore_flops", "fvcore", "flop_counter", "agree")
+PRESETS: dict[str, tuple[str, ...]] = {
+    "costs": ("path", "note", "macs", "flops", "paper_flops", "fvcore_flops", "params"),
+    "memory": ("path", "in_shape", "out_shape", "act_elems", "in_bytes", "out_bytes"),
+    "check": CHECK_COLUMNS,
+}
+DEFINITIONS: tuple[tuple[str | tuple[str, ...], str], ...] = (
+    ("macs", "macs = multiply-accumulates"),
+    (("flops", "flop_counter"), "flops = 2 x macs; flop_counter = FlopCounterMode's count of the path's module"),
+    ("paper_flops", "paper_flops = macs + bias additions + pooling outputs x 4 (the paper's convention)"),
+    (
+        ("fvcore_flops", "fvcore"),
+        "fvcore_flops = macs + nearest-upsampling outputs (fvcore's convention); fvcore = fvcore's count of the "
+        "path's module (total: the whole layer)",
+    ),
+    ("agree", "agree = fvcore equals fvcore_flops and flop_counter equals flops, exactly"),
+    ("params", "params = weights (and bias) of each path"),
+    ("act_elems", "act_elems = elements each row produces"),
+)
 
 
 def _pool_factors(spec: OctConvSpec) -> list[tuple[int, ...]]:
@@ -118,6 +139,7 @@ def parse_kernel(text: str, dims: int = 2) -> int | tuple[int, ...]:
     help="Build the real OctConv1d/2d/3d and count it with fvcore and "
     "FlopCounterMode; adds their counts and an agreement column.",
 )
+@columns_option(PRESETS, "--columns memory or --columns all")
 @format_option
 @output_option
 @handle_errors
@@ -141,6 +163,7 @@ def layer(
     paths: str,
     odd_size: str,
     check: bool,
+    columns_text: str | None,
     fmt: str | None,
     output: str | None,
 ) -> None:
@@ -177,30 +200,22 @@ def layer(
     pool_volume = " or ".join(map(str, volumes or [2**spec.dims]))
     records[-1]["note"] = f"{100 * cost.macs / vanilla.macs:.1f}% of vanilla macs"
     kernel_text = "x".join(map(str, spec.kernel_size)) if nd > 1 else f"kernel-{spec.kernel_size[0]}"
-    notes = [
+    summary = (
         f"vanilla {kernel_text} conv: {vanilla.macs:,} macs, {vanilla.params:,} "
         f"params, {vanilla.output_elems:,} output elements; this layer: {100 * cost.macs / vanilla.macs:.1f}% "
-        f"of the macs, {100 * cost.output_elems / vanilla.output_elems:.1f}% of the output feature map",
-        "macs = multiply-accumulates; flops = 2 x macs; paper_flops = macs + bias adds + pooling outputs x "
-        f"{pool_volume}; "
-        + (
-            "fvcore_flops = macs + nearest-upsampling outputs"
-            if nd == 2
-            else f"fvcore_flops = macs (fvcore has no handle for upsample_nearest{nd}d: the upsampling counts 0)"
-        ),
-        f"bytes at {dtype} ({DTYPES[dtype]} B/element); act_elems = elements each row produces",
-    ]
-    kinds = {r.path for r in cost.rows}
-    if spec.odd_size == "ceil" and "pool" in kinds:
-        notes.append(
+        f"of the macs, {100 * cost.output_elems / vanilla.output_elems:.1f}% of the output feature map"
+    )
+    extra = []
+    if spec.odd_size == "ceil" and any(r.path == "pool" for r in cost.rows):
+        extra.append(
             "ceil-mode pooling: a border window averages the elements it covers; paper_flops counts it whole "
             "(outputs x kernel volume); fvcore and FlopCounterMode count pooling 0"
         )
     if spec.paths != PATHS:
-        notes.append(f"ablation: only {','.join(spec.paths)} kept (absent paths have no module and no parameters)")
-    columns = list(records[0])
+        extra.append(f"ablation: only {','.join(spec.paths)} kept (absent paths have no module and no parameters)")
+    available = list(records[0])
     if check:
-        from octprof.crosscheck import CONVENTIONS, layer_crosscheck
+        from octprof.crosscheck import layer_crosscheck
 
         checked = {r["path"]: r for r in layer_crosscheck(spec)}
         for rec in records:
@@ -208,13 +223,23 @@ def layer(
             rec["fvcore"] = c["fvcore"] if c else None
             rec["flop_counter"] = c["flop_counter"] if c else None
             rec["agree"] = c["agree"] if c else None
-        columns += ["fvcore", "flop_counter", "agree"]
-        notes += [
-            "fvcore: fvcore's count per path module (total: the whole layer, compare with fvcore_flops); "
-            "flop_counter: FlopCounterMode (compare with flops = 2 x macs)",
-            *CONVENTIONS,
-        ]
-        if not all(r["agree"] for r in checked.values()):
-            emit(records, fmt, output, columns, notes=notes)
-            raise click.ClickException("cross-check: the closed form and the counters disagree (see 'agree')")
+        available += ["fvcore", "flop_counter", "agree"]
+    default = CHECK_COLUMNS if check else COLUMNS
+    columns = select_columns(columns_text, available, default, PRESETS, data=is_data_format(fmt, output))
+    fvcore_text = (
+        "fvcore_flops = macs + nearest-upsampling outputs (fvcore's convention)"
+        if nd == 2
+        else f"fvcore_flops = macs (fvcore has no handle for upsample_nearest{nd}d: the upsampling counts 0)"
+    )
+    dynamic = {
+        "paper_flops": f"paper_flops = macs + bias additions + pooling outputs x {pool_volume} (paper convention)",
+        ("fvcore_flops", "fvcore"): fvcore_text + "; fvcore = fvcore's count of the path's module (total: the layer)",
+    }
+    definitions = (
+        *((key, dynamic.get(key, text)) for key, text in DEFINITIONS),
+        (("in_bytes", "out_bytes"), f"bytes at {dtype} ({DTYPES[dtype]} B/element)"),
+    )
+    notes = [summary, *footnotes(columns, definitions), *extra]
     emit(records, fmt, output, columns, notes=notes)
+    if check and not all(r["agree"] for r in checked.values()):
+        raise click.ClickException("cross-check: the closed form and the counters disagree (see 'agree')")

@@ -4,16 +4,26 @@ from __future__ import annotations
 
 import click
 
+from octprof.cli.columns import columns_option, footnotes, is_data_format, select_columns
 from octprof.cli.options import emit, format_option, handle_errors, output_option
+
+COLUMNS = ("arch", "input_size", "description")
+PRESETS: dict[str, tuple[str, ...]] = {"preset": ("arch", "vanilla", "stride_rule", "stride_pool")}
+DEFINITIONS = (
+    (("vanilla", "stride_pool"), "vanilla / stride_pool: fnmatch patterns over module names (see README)"),
+    ("source", "source = the file of the official code (facebookresearch/OctConv) the preset follows"),
+)
 
 
 @click.command("list")
 @click.option("--filter", "pattern", default="*", show_default=True, help="fnmatch filter on names.")
+@columns_option(PRESETS, "--columns preset or --columns all")
 @format_option
 @output_option
 @handle_errors
-def list_(pattern: str, fmt: str | None, output: str | None) -> None:
-    """The paper's architectures (use them with --arch); torchvision models are torchvision:NAME."""
+def list_(pattern: str, columns_text: str | None, fmt: str | None, output: str | None) -> None:
+    """The paper's architectures (use them with --arch); torchvision models are torchvision:NAME, timm models
+    timm:NAME.  Reads the zoo's presets only: builds no network."""
     from octprof.zoo import get_entry, list_models
 
     rows = []
@@ -25,10 +35,14 @@ def list_(pattern: str, fmt: str | None, output: str | None) -> None:
                 "input_size": e.input_size,
                 "vanilla": " ".join(e.vanilla),
                 "stride_rule": e.stride_rule,
+                "stride_pool": " ".join(e.stride_pool),
                 "description": e.description,
+                "source": e.source,
             }
         )
-    emit(rows, fmt, output)
+    available = ["arch", "input_size", "vanilla", "stride_rule", "stride_pool", "description", "source"]
+    cols = select_columns(columns_text, available, COLUMNS, PRESETS, data=is_data_format(fmt, output))
+    emit(rows, fmt, output, cols, notes=footnotes(cols, DEFINITIONS))
 
 
 list = list_

@@ -2,52 +2,119 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
+from octprof.cli.columns import columns_option, footnotes, is_data_format, select_columns
 from octprof.cli.options import emit, format_option, handle_errors, output_option
+
+COLUMNS = ("table", "arch", "alpha", "metric", "published", "octprof", "macs_pool", "diff", "status")
+PRESETS: dict[str, tuple[str, ...]] = {
+    "counts": ("table", "arch", "alpha", "input_size", "metric", "published", "octprof", "macs", "macs_pool"),
+}
+PUBLISHED_COLUMNS = ("table", "arch", "alpha", "input_size", "gflops", "params_m", "top1", "top5")
+DEFINITIONS: tuple[tuple[str | tuple[str, ...], str], ...] = (
+    ("octprof", "octprof = octprof's paper_flops (GFLOPs rows, 1e9) or params (params rows, 1e6)"),
+    ("macs", "macs = multiply-accumulates only (1e9)"),
+    ("macs_pool", "macs_pool = macs + pooling (1e9), the convention of the small models' published MFLOPs"),
+    (("diff", "rounding"), "diff = octprof - published; rounding = half a unit of the published count's last digit"),
+    (
+        "status",
+        "status: ok = within the paper's rounding; ok (macs_pool) = within rounding when activations are not "
+        "counted; explained [n] = a known difference, footnote n",
+    ),
+    ("source", "source = where the published count was read"),
+    (("gflops", "params_m"), "gflops / params_m = the published GFLOPs / millions of parameters"),
+    (("top1", "top5"), "top1 / top5 = the published ImageNet accuracy (%)"),
+)
 
 
 @click.command("paper")
 @click.option("--table", "tables", multiple=True, help="Only these tables (e.g. 'Table 2'). Repeatable.")
+@click.option(
+    "--published",
+    is_flag=True,
+    help="Only the published numbers (GFLOPs, parameters, accuracy) with their source; prices nothing.",
+)
+@click.option("--explain", is_flag=True, help="Add the explanation of each difference as a 'why' column.")
+@columns_option(PRESETS, "--columns counts,status or --columns all")
 @format_option
 @output_option
 @handle_errors
-def paper(tables: tuple[str, ...], fmt: str | None, output: str | None) -> None:
+def paper(
+    tables: tuple[str, ...],
+    published: bool,
+    explain: bool,
+    columns_text: str | None,
+    fmt: str | None,
+    output: str | None,
+) -> None:
     """The paper's published GFLOPs and parameters (Tables 2, 5, 6, 7) next to octprof's counts.
 
     status: ok = within the paper's rounding in the paper's convention (paper_flops); ok (macs_pool) = within
-    rounding when activations are not counted; explained = a known difference, said in 'why'."""
-    from octprof.cli.table import progress_bar
-    from octprof.paper import compare
+    rounding when activations are not counted; explained [n] = a known difference, said in footnote n (or in a
+    'why' column with --explain).  --published lists what the paper prints without pricing anything."""
+    from octprof.paper import paper_results
 
-    rows = compare(tables or None, progress=lambda r: progress_bar(r, "paper"))
+    tables = _tables(tables, list(dict.fromkeys(r["table"] for r in paper_results())))
+    if published:
+        rows = [r for r in paper_results() if not tables or r["table"] in tables]
+        avail = [*PUBLISHED_COLUMNS, "source", "notes"]
+        cols = select_columns(columns_text, avail, PUBLISHED_COLUMNS, data=is_data_format(fmt, output))
+        notes = [*footnotes(cols, DEFINITIONS), _SOURCES]
+        emit(rows, fmt, output, cols, notes=notes)
+        return
+    from octprof.paper import compare
+    from octprof.progress import progress
+
+    rows = compare(tables or None, progress=lambda r: progress(r, total=len(r), desc="paper", unit="count"))
     if not rows:
-        raise click.ClickException(f"--table: no published counts in {', '.join(tables)}")
-    cols = [
-        "table",
-        "arch",
-        "alpha",
-        "input_size",
-        "metric",
-        "published",
-        "octprof",
-        "macs",
-        "macs_pool",
-        "diff",
-        "rounding",
-        "status",
-        "why",
-    ]
+        raise click.ClickException(f"--table: no published counts (GFLOPs or parameters) in {', '.join(tables)}")
+    cols, notes = _report(rows, columns_text, explain, is_data_format(fmt, output))
+    emit(rows, fmt, output, cols, notes=notes)
+
+
+def _tables(given: tuple[str, ...], known: list[str]) -> tuple[str, ...]:
+    """``2``, ``table 2`` and ``Table 2`` all name Table 2; anything else is a one-line error listing the tables."""
+    by_key = {k.lower(): k for k in known}
+    by_key.update({k.split()[-1].lower(): k for k in known if k.lower().startswith("table ")})
+    out = []
+    for t in given:
+        key = " ".join(t.split()).lower()
+        if key not in by_key:
+            raise click.BadParameter(
+                f"{t!r}; expected one of {', '.join(known)} (or just the table number)", param_hint="--table"
+            )
+        out.append(by_key[key])
+    return tuple(dict.fromkeys(out))
+
+
+_SOURCES = "sources: the 'source' field of octprof/data/paper_results.csv (Chen et al. 2019 and the official README)"
+
+
+def _report(rows: list[dict[str, Any]], columns: str | None, explain: bool, data: bool) -> tuple[list[str], list[str]]:
+    """Columns and footnotes; each distinct explanation is numbered once and its number put in the status."""
+    numbers: dict[str, int] = {}
+    for r in rows:
+        if r["why"]:
+            n = numbers.setdefault(r["why"], len(numbers) + 1)
+            if r["status"] == "explained":
+                r["status"] = f"explained [{n}]"
+    avail = list(rows[0])
+    default = [*COLUMNS, "why"] if explain else COLUMNS
+    cols = select_columns(columns, list(dict.fromkeys(avail)), default, PRESETS, data=data)
+    if explain and "why" not in cols:
+        cols.append("why")
     ok = sum(r["status"].startswith("ok") for r in rows)
-    emit(
-        rows,
-        fmt,
-        output,
-        columns=cols,
-        notes=[
-            f"{ok} of {len(rows)} published counts agree within the paper's rounding; the rest are explained",
-            "octprof = paper_flops (GFLOPs) or params (M); macs = multiply-accumulates only; "
-            "macs_pool = macs + pooling",
-            "sources: the 'source' field of octprof/data/paper_results.csv (Chen et al. 2019 and the official README)",
-        ],
-    )
+    explained = sum(r["status"].startswith("explained") for r in rows)
+    differ = len(rows) - ok - explained
+    summary = f"{ok} of {len(rows)} published counts agree within the paper's rounding"
+    rest = [f"{explained} explained"] if explained else []
+    rest += [f"{differ} differ without a known reason"] if differ else []
+    notes = [summary + ("; " + ", ".join(rest) if rest else "")]
+    notes += footnotes(cols, DEFINITIONS)
+    if "why" not in cols:
+        notes += [f"[{n}] {why}" for why, n in numbers.items()]
+    notes.append(_SOURCES)
+    return cols, notes

@@ -99,7 +99,7 @@ def tradeoff_cmd(
     accuracy: str,
     input_size: str | None,
 ) -> None:
-    """Accuracy against cost (log axis): one line per architecture, alpha by each point, alpha = 0 in black."""
+    """Accuracy against cost (log axis): one line per architecture, alpha by each point, alpha = 0 with a black edge."""
     from octprof.plots import tradeoff
 
     _start(output)
@@ -172,7 +172,13 @@ def gains_cmd(
 @_common("paper_flops")
 @click.option("--arch", required=True, help="Architecture (zoo name, torchvision:NAME, module:factory).")
 @click.option("--alpha", type=float, default=0.5, show_default=True, help="The network alpha.")
-@click.option("--by", type=click.Choice(["stage", "layer"]), default="stage", show_default=True)
+@click.option(
+    "--by",
+    type=click.Choice(["stage", "layer"]),
+    default="stage",
+    show_default=True,
+    help="One bar per stage, or per convolution (layer; every other op folded into one 'other' bar).",
+)
 @click.option(
     "--depth",
     type=int,
@@ -196,7 +202,7 @@ def breakdown_cmd(
     depth: int | None,
     input_size: str | None,
 ) -> None:
-    """Stacked bars of cost per path (h2h, h2l, l2h, l2l, glue, vanilla conv, other) per stage or layer."""
+    """Stacked bars of cost per path (h2h, h2l, l2h, l2l, glue, vanilla conv, other) per stage or convolution."""
     from octprof.plots import breakdown
 
     _start(output)

@@ -2,29 +2,64 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
+from octprof.cli.columns import columns_option, footnotes, is_data_format, select_columns
 from octprof.cli.options import ALPHA_GRID, emit, format_option, handle_errors, output_option
 from octprof.core.errors import bad
 from octprof.gate import parse_input_size
+from octprof.progress import progress
 
-NOTES = (
-    "macs = conv + linear multiply-accumulates; flops = 2 x macs; paper_flops = the paper's convention "
-    "(multiply-adds + biases + pooling + global pooling + ReLUs); fvcore_flops = fvcore's convention "
-    "(multiply-adds + BatchNorm 2/element + nearest upsampling 1/output + adaptive pooling 1/input)",
-    "act_elems = elements of every tensor produced (octave intermediates included); fmap_elems = elements of "
-    "each op's output (the feature-map memory of Table 1); *_rel = relative to alpha 0 of the same network",
+# The compact default fits 120 characters for every zoo network (resnet200's macs, resnext101_32x4d's name).
+DEFAULT_COLUMNS = ("arch", "alpha", "macs", "paper_flops", "params", "macs_rel", "paper_flops_rel", "fmap_elems_rel")
+CHECK_COLUMNS = ("arch", "alpha", "macs", "fvcore_flops", "fvcore", "flops", "flop_counter", "agree")
+PRESETS: dict[str, tuple[str, ...]] = {
+    "costs": ("arch", "alpha", "macs", "flops", "paper_flops", "fvcore_flops", "params"),
+    "gains": ("arch", "alpha", "macs_rel", "paper_flops_rel", "fvcore_flops_rel", "params_rel", "fmap_elems_rel"),
+    "memory": ("arch", "alpha", "act_elems", "act_bytes", "fmap_elems", "act_elems_rel", "fmap_elems_rel"),
+    "plan": ("arch", "alpha", "input_size", "batch", "octave_layers", "merges", "refused", "unpriced"),
+    "check": CHECK_COLUMNS,
+}
+# (columns, definition): printed under a table once, when one of its columns is shown
+DEFINITIONS: tuple[tuple[str | tuple[str, ...], str], ...] = (
+    ("macs", "macs = multiply-accumulates of convolutions and linear layers"),
+    (("flops", "flop_counter"), "flops = 2 x macs; flop_counter = FlopCounterMode's count on the octave network"),
+    (
+        "paper_flops",
+        "paper_flops = the paper's convention: multiply-adds + bias additions + pooling outputs x kernel area + "
+        "global-pool inputs + ReLU outputs (BN, additions, upsampling 0)",
+    ),
+    (
+        ("fvcore_flops", "fvcore"),
+        "fvcore_flops = fvcore's convention: 1 per multiply-add, BatchNorm 2 per element, nearest upsampling 1 "
+        "per output, adaptive average pooling 1 per input (pooling, additions, ReLU 0); fvcore = fvcore's own "
+        "count on the octave network",
+    ),
+    (
+        "agree",
+        "agree = fvcore equals fvcore_flops, flop_counter equals flops and the octave network's parameters equal "
+        "params, exactly",
+    ),
+    ("params", "params = parameters, every one counted once"),
+    (
+        ("act_elems", "act_elems_rel", "act_bytes"),
+        "act_elems = elements of every tensor produced (octave intermediates included)",
+    ),
+    (("fmap_elems", "fmap_elems_rel"), "fmap_elems = elements of each op's output (the feature-map memory of Table 1)"),
+    ("*_rel", "*_rel = relative to alpha 0 of the same network"),
+    ("octave_layers", "octave_layers = convolutions priced as octave layers"),
+    (("merges", "refused"), "merges = split maps merged back before an op; refused = ops the proof refused"),
+    ("unpriced", "unpriced = ops that nothing priced (totals exclude them)"),
+    (("alpha_in", "alpha_out"), "alpha_in / alpha_out = low-frequency share of a conv's input / output channels"),
+    (("conv_mode", "vanilla_reason"), "conv_mode = octave or vanilla; vanilla_reason = why a conv stayed vanilla"),
 )
-
-
-def progress_bar(jobs: Any, label: str = "pricing") -> Any:
-    import sys
-
-    from tqdm import tqdm
-
-    return tqdm(jobs, desc=label, unit="net", leave=False, disable=None, file=sys.stderr)
+# --per-layer: one network at one alpha
+LAYER_COLUMNS = ("layer", "op", "alpha_in", "alpha_out", "macs", "paper_flops", "params", "conv_mode")
+LAYER_PRESETS: dict[str, tuple[str, ...]] = {
+    "costs": ("layer", "op", "macs", "flops", "paper_flops", "fvcore_flops", "params"),
+    "memory": ("layer", "op", "act_elems", "fmap_elems"),
+    "plan": ("layer", "op", "alpha_in", "alpha_out", "conv_mode", "vanilla_reason"),
+}
 
 
 def expand_timm(pattern: str) -> list[str]:
@@ -50,16 +85,6 @@ def _unpriced(counts: dict[str, int], notes: list[str], strict: bool) -> None:
         raise click.ClickException(f"--strict: {msg}")
     click.echo(f"warning: {msg}", err=True)
     notes.append(msg)
-
-
-def _columns(text: str | None, df: Any) -> list[str] | None:
-    if not text:
-        return None
-    cols = [c.strip() for c in text.split(",") if c.strip()]
-    unknown = [c for c in cols if c not in df.columns]
-    if unknown:
-        raise bad("--columns", ",".join(unknown), f"expected some of {', '.join(df.columns)}")
-    return cols
 
 
 @click.command("table")
@@ -99,12 +124,7 @@ def _columns(text: str | None, df: Any) -> list[str] | None:
     default=None,
     help="Stride 2 by average pooling (the paper) or strided convs (default: the preset's).",
 )
-@click.option(
-    "--columns",
-    default=None,
-    metavar="A,B,...",
-    help="Only these columns (e.g. arch,alpha,paper_flops,macs_rel,fmap_elems_rel).",
-)
+@columns_option(PRESETS, "--columns gains,act_bytes or --columns all")
 @click.option("--per-layer", is_flag=True, help="One row per layer (of one network at one α).")
 @click.option(
     "--jobs",
@@ -135,7 +155,7 @@ def table(
     batch: int,
     vanilla: tuple[str, ...],
     stride_rule: str | None,
-    columns: str | None,
+    columns_text: str | None,
     per_layer: bool,
     jobs: int,
     strict: bool,
@@ -169,34 +189,43 @@ def table(
             raise bad("--per-layer", f"{len(names)} networks x {len(alpha)} alphas", "expected one network, one α")
         an = Network(names[0], size, batch, vanilla=vanilla, stride_rule=stride_rule).analyze(alpha[0])
         df = an.by_layer()
-        notes = list(NOTES)
+        cols = select_columns(
+            columns_text, list(df.columns), LAYER_COLUMNS, LAYER_PRESETS, data=is_data_format(fmt, output)
+        )
+        notes = footnotes(cols, DEFINITIONS)
         for m in an.merges():
             notes.append(f"merge: {m['merged_input']} is merged back to one map before {m['op']} ({m['target']})")
         notes.append(an.conv_summary())
         for r in an.refusals():
             notes.append(f"refused: {r['op']} cannot take a split map ({r['why']}); it runs on merged maps")
         _unpriced(an.unpriced_counts(), notes, strict)
-        emit(df.to_dict("records"), fmt, output, _columns(columns, df), notes=notes)
+        emit(df.to_dict("records"), fmt, output, cols, notes=notes)
         return
     df = network_table(
-        names, alpha, size, batch, vanilla, stride_rule, check=check, progress=lambda it: progress_bar(it), jobs=jobs
+        names,
+        alpha,
+        size,
+        batch,
+        vanilla,
+        stride_rule,
+        check=check,
+        progress=lambda it: progress(it, total=len(it), desc="pricing", unit="net×α"),
+        jobs=jobs,
     )
-    cols = _columns(columns, df)
-    if cols is not None and df.attrs.get("unpriced") and "unpriced_ops" not in cols:
+    cols = select_columns(
+        columns_text,
+        list(df.columns),
+        CHECK_COLUMNS if check else DEFAULT_COLUMNS,
+        PRESETS,
+        data=is_data_format(fmt, output),
+    )
+    if df.attrs.get("unpriced") and "unpriced_ops" not in cols:
         cols.append("unpriced_ops")  # what nothing priced travels in every format, whatever --columns says
-    notes = list(NOTES)
+    notes = footnotes(cols, DEFINITIONS)
     for (arch, a), line in df.attrs.get("conv_summary", {}).items():
         if a == max(alpha):  # one line per network, at the largest alpha of the grid
             notes.append(f"{arch} at alpha {a:g}: {line}")
     _unpriced(df.attrs.get("unpriced", {}), notes, strict)
-    if check:
-        from octprof.crosscheck import CONVENTIONS
-
-        notes += [
-            "fvcore: fvcore's total on the octave network (compare with fvcore_flops); flop_counter: "
-            "FlopCounterMode's (compare with flops)",
-            *CONVENTIONS,
-        ]
     emit(df.to_dict("records"), fmt, output, cols, notes=notes)
     if check and not df["agree"].all():
         bad_rows = df[~df["agree"]]

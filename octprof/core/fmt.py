@@ -10,12 +10,15 @@ import json
 import math
 import os
 import tempfile
+import textwrap
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from octprof.core.errors import bad
 
 FORMATS: tuple[str, ...] = ("table", "markdown", "csv", "json", "latex")
+#: Footnotes under a text table wrap at this width (a wide terminal; the compact tables fit it too).
+NOTE_WIDTH = 120
 
 
 def _columns(records: Sequence[dict[str, Any]], columns: Sequence[str] | None) -> list[str]:
@@ -125,7 +128,8 @@ def render(
         out += ["  ".join(line(row)).rstrip() for row in cells]
         if notes:
             out.append("")
-            out += [f"* {n}" for n in notes]
+            for n in notes:  # footnotes wrap at NOTE_WIDTH, continuation lines indented under the text
+                out += textwrap.wrap(n, NOTE_WIDTH, initial_indent="* ", subsequent_indent="  ", break_on_hyphens=False)
     return "\n".join(out) + "\n"
 
 

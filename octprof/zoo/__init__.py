@@ -11,28 +11,43 @@ tells the planner how the paper converts it to its octave version:
   input nor their output is split.  The official code builds every convolution after the stem with its octave
   operator, which pools for stride 2 even at α = 0 (e.g. the 3×3 conv of the vanilla last stage of ResNets).
 
-The registry follows timm's habit: ``list_models(filter)``, ``get_model(name)``.
+The registry follows timm's habit: ``list_models(filter)``, ``create_model(name)``.  The entries are plain data
+(``octprof.zoo.presets``) whose factories are named ``module:function`` and imported when a network is built,
+so that listing the zoo needs no torch.
 """
 
 from __future__ import annotations
 
 import difflib
 import fnmatch
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from octprof.core.errors import OctprofError
 
-__all__ = ["ZooEntry", "create_model", "get_entry", "list_models", "register"]
+__all__ = ["FactoryRef", "ZooEntry", "create_model", "get_entry", "list_models", "register"]
+
+
+@dataclass(frozen=True)
+class FactoryRef:
+    """A factory named ``module:function``, imported on its first call (the zoo's metadata stays torch-free)."""
+
+    ref: str
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        module, _, name = self.ref.partition(":")
+        return getattr(importlib.import_module(module), name)(*args, **kwargs)
 
 
 @dataclass(frozen=True)
 class ZooEntry:
-    """One architecture of the zoo: a vanilla factory and the paper's conversion preset."""
+    """One architecture of the zoo: a vanilla factory and the paper's conversion preset.  ``factory`` is a
+    callable or a ``module:function`` string (wrapped in a :class:`FactoryRef`)."""
 
     name: str
-    factory: Callable[..., Any]
+    factory: Callable[..., Any] | str
     input_size: int = 224
     vanilla: tuple[str, ...] = ()
     alpha: tuple[tuple[str, float], ...] = ()
@@ -42,9 +57,13 @@ class ZooEntry:
     source: str = ""
     kwargs: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        if isinstance(self.factory, str):
+            object.__setattr__(self, "factory", FactoryRef(self.factory))
+
     def create(self) -> Any:
         """Build the vanilla network (a ``torch.nn.Module``) in eval mode."""
-        model = self.factory(**self.kwargs)
+        model = self.factory(**self.kwargs)  # type: ignore[operator]
         model.eval()
         return model
 
@@ -60,10 +79,9 @@ def register(entry: ZooEntry) -> ZooEntry:
 
 
 def _load() -> None:
-    # Model modules register themselves on import; they import torch, so load them lazily.
-    if _REGISTRY:
-        return
-    from octprof.zoo import models  # noqa: F401
+    # The presets register themselves on their first import (plain data; the factories load with the first network
+    # built); a later import is a dictionary lookup, and entries a user registered first are kept.
+    from octprof.zoo import presets  # noqa: F401
 
 
 def list_models(filter: str = "*") -> list[str]:

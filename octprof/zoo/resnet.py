@@ -22,17 +22,9 @@ import torch
 from torch import nn
 
 from octprof.zoo.blocks import SqueezeExcite, conv_bn_act
+from octprof.zoo.presets import RESNET_DEPTHS  # re-exported: the blocks per stage live with the presets
 
 __all__ = ["RESNET_DEPTHS", "GluonBottleneck", "GluonResNetV1", "PreActBottleneck", "PreActResNet"]
-
-# symbol_resnetv2.resenet_spec: blocks per stage
-RESNET_DEPTHS: dict[int, tuple[int, int, int, int]] = {
-    26: (2, 2, 2, 2),
-    50: (3, 4, 6, 3),
-    101: (3, 4, 23, 3),
-    152: (3, 8, 36, 3),
-    200: (3, 24, 36, 3),
-}
 
 
 class PreActBottleneck(nn.Module):
