@@ -32,7 +32,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from octprof.core.errors import OctprofError, bad
-from octprof.core.fmt import write_atomic
+from octprof.core.files import write_atomic
 from octprof.core.layer import layer_cost
 
 __all__ = [
@@ -41,6 +41,7 @@ __all__ = [
     "Kernel",
     "LatencyModel",
     "calibrate",
+    "check_profile",
     "default_profile_path",
     "fit",
     "kernels",
@@ -640,6 +641,31 @@ def _read(path: str) -> dict[str, Any]:
     return data
 
 
+def check_profile(path: str | None = None, must_exist: bool = False) -> str:
+    """Validate the device profile at ``path`` (default: :func:`default_profile_path`) before anything is timed:
+    unreadable, not JSON, another format or entries that do not load are a one-line error naming ``--profile``.
+    A missing file is fine unless ``must_exist``.  Returns the path."""
+    path = path or default_profile_path()
+    if not os.path.exists(path):
+        if must_exist:
+            raise bad("--profile", path, "no device profile there", "run 'octprof calibrate' first")
+        return path
+    data = _read(path)
+    entries = data.get("entries")
+    if not isinstance(entries, list):
+        raise bad("--profile", path, "a corrupt device profile ('entries' is not a list)", "calibrate again")
+    for i, e in enumerate(entries):
+        try:
+            if not isinstance(e["key"], dict):
+                raise TypeError("key")
+            DeviceParams.from_dict(e["params"])
+        except Exception as err:  # any damage to an entry is the same finding
+            raise bad(
+                "--profile", path, f"a corrupt device profile (entry {i}: {type(err).__name__})", "calibrate again"
+            ) from None
+    return path
+
+
 def save_profile(entries: Sequence[dict[str, Any]], path: str | None = None) -> str:
     """Merge ``entries`` into the profile at ``path`` (an entry replaces one with the same key) and write it
     atomically; returns the path.  A missing folder under the default location is created."""
@@ -650,7 +676,7 @@ def save_profile(entries: Sequence[dict[str, Any]], path: str | None = None) -> 
     data = _read(path)
     keep = [e for e in data["entries"] if all(e["key"] != n["key"] for n in entries)]
     data["entries"] = keep + list(entries)
-    write_atomic(path, json.dumps(data, indent=2) + "\n")
+    write_atomic(path, json.dumps(data, indent=2) + "\n", param="--profile")
     return path
 
 

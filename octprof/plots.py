@@ -32,10 +32,9 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from octprof.core.errors import bad
-from octprof.core.fmt import write_atomic
+from octprof.core.files import write_atomic
 from octprof.core.gains import flops_ratio, memory_ratio
-from octprof.core.grid import parse_grid
-from octprof.gate import check_arch, parse_input_size, size_text
+from octprof.core.inputs import check_arch, parse_grid, parse_input_size, size_text
 
 __all__ = [
     "CATEGORIES",

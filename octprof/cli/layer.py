@@ -9,21 +9,8 @@ import click
 
 from octprof.cli.options import emit, format_option, handle_errors, output_option
 from octprof.core.errors import bad
+from octprof.core.inputs import DTYPE_BYTES, parse_map_size
 from octprof.core.layer import OctConvSpec, layer_cost
-
-DTYPES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int8": 1}
-
-
-def parse_size(text: str) -> tuple[int, int]:
-    """``HxW`` or a single ``S`` (square)."""
-    m = re.fullmatch(r"\s*(\d+)\s*(?:[xX×]\s*(\d+)\s*)?", text)
-    if not m:
-        raise bad("--size", text, "expected HxW (e.g. 56x56) or one number for a square map")
-    h = int(m.group(1))
-    w = int(m.group(2)) if m.group(2) else h
-    if h < 1 or w < 1:
-        raise bad("--size", text, "height and width must be positive")
-    return h, w
 
 
 def parse_kernel(text: str) -> int | tuple[int, int]:
@@ -48,7 +35,7 @@ def parse_kernel(text: str) -> int | tuple[int, int]:
 @click.option("--batch", type=int, default=1, show_default=True)
 @click.option(
     "--dtype",
-    type=click.Choice(list(DTYPES)),
+    type=click.Choice(list(DTYPE_BYTES)),
     default="float32",
     show_default=True,
     help="Element type, for the byte counts.",
@@ -90,7 +77,7 @@ def layer(
 ) -> None:
     """Closed-form cost of one octave convolution: one row per path (h2h, h2l, l2h, l2l) and per glue op
     (pool, upsample, add), with totals, in every counting convention."""
-    h, w = parse_size(size)
+    h, w = parse_map_size(size, "--size")
     spec = OctConvSpec(
         in_channels,
         out_channels,
@@ -105,7 +92,7 @@ def layer(
         groups,
         bias,
         batch,
-        DTYPES[dtype],
+        DTYPE_BYTES[dtype],
         stride_rule,
     )
     cost = layer_cost(spec)
@@ -118,7 +105,7 @@ def layer(
         f"of the macs, {100 * cost.output_elems / vanilla.output_elems:.1f}% of the output feature map",
         "macs = multiply-accumulates; flops = 2 x macs; paper_flops = macs + bias adds + pooling outputs x 4; "
         "fvcore_flops = macs + nearest-upsampling outputs",
-        f"bytes at {dtype} ({DTYPES[dtype]} B/element); act_elems = elements each row produces",
+        f"bytes at {dtype} ({DTYPE_BYTES[dtype]} B/element); act_elems = elements each row produces",
     ]
     columns = list(records[0])
     if check:

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import click
 
-from octprof.cli.options import emit, format_option, handle_errors, output_option
+from octprof.cli.options import emit, format_option, handle_errors, output_option, progress_bar
 
 
 @click.command("paper")
-@click.option("--table", "tables", multiple=True, help="Only these tables (e.g. 'Table 2'). Repeatable.")
+@click.option(
+    "--table",
+    "tables",
+    multiple=True,
+    help="Only this table: 2, 5, 6, 7 (or 'Table 2') or README (the official code's counts). Repeatable.",
+)
 @format_option
 @output_option
 @handle_errors
@@ -17,12 +22,10 @@ def paper(tables: tuple[str, ...], fmt: str | None, output: str | None) -> None:
 
     status: ok = within the paper's rounding in the paper's convention (paper_flops); ok (macs_pool) = within
     rounding when activations are not counted; explained = a known difference, said in 'why'."""
-    from octprof.cli.table import progress_bar
-    from octprof.paper import compare
+    from octprof.paper import compare, table_name
 
-    rows = compare(tables or None, progress=lambda r: progress_bar(r, "paper"))
-    if not rows:
-        raise click.ClickException(f"--table: no published counts in {', '.join(tables)}")
+    names = tuple(dict.fromkeys(table_name(t) for t in tables))
+    rows = compare(names or None, progress=lambda r: progress_bar(r, "paper"))
     cols = [
         "table",
         "arch",

@@ -6,9 +6,9 @@ from typing import Any
 
 import click
 
-from octprof.cli.options import ALPHA_GRID, emit, format_option, handle_errors, output_option
+from octprof.cli.options import ALPHA_GRID, emit, format_option, handle_errors, output_option, progress_bar
 from octprof.core.errors import bad
-from octprof.gate import parse_input_size
+from octprof.core.inputs import parse_input_size
 
 NOTES = (
     "macs = conv + linear multiply-accumulates; flops = 2 x macs; paper_flops = the paper's convention "
@@ -17,14 +17,6 @@ NOTES = (
     "act_elems = elements of every tensor produced (octave intermediates included); fmap_elems = elements of "
     "each op's output (the feature-map memory of Table 1); *_rel = relative to alpha 0 of the same network",
 )
-
-
-def progress_bar(jobs: Any, label: str = "pricing") -> Any:
-    import sys
-
-    from tqdm import tqdm
-
-    return tqdm(jobs, desc=label, unit="net", leave=False, disable=None, file=sys.stderr)
 
 
 def expand_timm(pattern: str) -> list[str]:
