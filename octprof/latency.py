@@ -561,7 +561,7 @@ def calibrate(
     device: Any = "cpu",
     dtype: Any = "float32",
     threads: Sequence[int] | int | None = None,
-    channels_last: bool = False,
+    channels_last: bool | None = None,
     quick: bool = False,
     repeats: int = 5,
     progress: Callable[[str], None] | None = None,
@@ -578,6 +578,11 @@ def calibrate(
     if backend == "compile":
         raise bad("--backend", backend, "calibrate times single kernels: eager, onnxruntime or openvino")
     check_backend(backend, dev, dt, "infer")
+    if channels_last is None:  # as bench runs it: channels-last on CPU; exported graphs take plain NCHW input
+        from octprof.backends import EXPORTED
+        from octprof.measure import default_channels_last
+
+        channels_last = default_channels_last(dev) and backend not in EXPORTED
     counts = (
         [check_threads(threads, dev)]
         if threads is None or isinstance(threads, int)
@@ -685,11 +690,17 @@ def load_profile(
     device: Any = "cpu",
     dtype: Any = "float32",
     threads: int = 1,
-    channels_last: bool = False,
+    channels_last: bool | None = None,
     backend: str = "eager",
 ) -> LatencyModel:
     """The calibrated model for exactly this device, dtype, thread count, memory format and backend (``compile``
-    reads the eager calibration: the micro-benchmarks are single kernels)."""
+    reads the eager calibration: the micro-benchmarks are single kernels).  ``channels_last`` None: as
+    :func:`calibrate` chooses it (channels-last on CPU, except for exported backends)."""
+    if channels_last is None:
+        from octprof.backends import EXPORTED
+        from octprof.measure import default_channels_last
+
+        channels_last = default_channels_last(device) and backend not in EXPORTED
     path = path or default_profile_path()
     if not os.path.exists(path):
         raise bad("--profile", path, "no device profile there", "run 'octprof calibrate' first")

@@ -52,6 +52,7 @@ __all__ = [
     "make_input",
     "make_step",
     "path_times",
+    "profiler_activities",
     "results_text",
     "time_round_robin",
     "write_results",
@@ -438,6 +439,7 @@ def bench(
         raise bad("--compile", backend, "--compile is the compile backend; give one backend")
     backend = check_backend("compile" if compile else backend, dev, dt, mode)
     compile = backend == "compile"
+    channels_last = channels_last and backend not in EXPORTED  # exported graphs take plain NCHW input
     # Exported runtimes fuse the reference layer's plain paths themselves; FastOctConv2d's concatenations and
     # strided views only stand in their way (ONNX Runtime, ResNet-50 α = .5, batch 1: 1.59× against 0.95×).
     impl = impl or ("reference" if backend in EXPORTED else "fast")
@@ -594,11 +596,16 @@ def _bench_group(
 # -- writing results ----------------------------------------------------------------------------------------------
 
 
-def results_text(df: Any, fmt: str = "table", title: str | None = None, notes: Sequence[str] = ()) -> str:
+def results_text(
+    df: Any, fmt: str = "table", title: str | None = None, notes: Sequence[str] = (), json_records: bool = False
+) -> str:
     """A result table rendered in ``fmt`` as :func:`write_results` writes it: with the machine description
-    (``df.attrs["machine"]``) as a JSON object, CSV comment lines or notes."""
+    (``df.attrs["machine"]``) as a JSON object, CSV comment lines or notes.  ``json_records``: JSON as a plain
+    list of records (as every command prints it), without the machine."""
     machine = dict(df.attrs.get("machine", {}))
     records = _records(df)
+    if fmt == "json" and json_records:
+        return render(records, "json", columns=list(df.columns))
     if fmt == "json":
         return json.dumps({"machine": machine, "notes": list(notes), "rows": records}, indent=2, default=str) + "\n"
     if fmt == "csv":
@@ -719,6 +726,19 @@ class TimedOctConv2d(OctConv2d):
         return yh, yl
 
 
+def profiler_activities(device: str | torch.device) -> list[Any]:
+    """The ``torch.profiler`` activities for a run on ``device``: CPU, plus CUDA on a GPU.  A CPU-only run also
+    silences Kineto's own log lines (unless ``KINETO_LOG_LEVEL`` is set): the CUDA build of torch probes for a
+    GPU when the profiler starts and prints ``gpuGetDeviceCount failed with code 35`` and ``USDT: profiler_start``
+    on stderr on a machine without one.  Kineto reads the level when the process first profiles."""
+    from torch.profiler import ProfilerActivity
+
+    if torch.device(device).type == "cuda":
+        return [ProfilerActivity.CPU, ProfilerActivity.CUDA]
+    os.environ.setdefault("KINETO_LOG_LEVEL", "6")  # 6: above every level Kineto logs at (5 still shows USDT)
+    return [ProfilerActivity.CPU]
+
+
 def _region_times(prof: Any, calls: int) -> dict[str, float]:
     """Inclusive CPU time (ms per call) of every ``octprof/…`` region."""
     out: dict[str, float] = {}
@@ -750,7 +770,7 @@ def path_times(
     and ``act_share``, plus ``other`` (everything outside convolutions) and ``network`` (the whole forward).
     The instrumented layers are the reference implementation; region bookkeeping adds a few µs per region."""
     import pandas as pd
-    from torch.profiler import ProfilerActivity, profile
+    from torch.profiler import profile
 
     from octprof.analysis import Network
 
@@ -770,7 +790,7 @@ def path_times(
         elif isinstance(mod, nn.Conv2d) and not _is_path_child(name, model):
             hooks += _wrap_conv(mod, f"{REGION}/{name}/conv", dev)
     x = make_input(net.captured.input_shape, batch, dev, dt, channels_last)
-    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if dev.type == "cuda" else [])
+    activities = profiler_activities(dev)
     try:
         with _threads(nthreads), torch.inference_mode():
             model(x)

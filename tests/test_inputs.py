@@ -262,3 +262,26 @@ def test_by_layer_and_by_path_rows():
     t = a.total(warn=False)
     for col in ("macs", "paper_flops", "fvcore_flops", "params", "act_elems"):
         assert int(paths[col].sum()) == t[col], col
+
+
+def test_cpu_profiling_prints_no_kineto_noise(tmp_path):
+    """The CUDA build of torch prints 'gpuGetDeviceCount failed' and 'USDT' lines when the profiler starts on a
+    machine without a GPU; octprof's CPU-only profiling (bench --report paths|memory) silences them."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import torch\n"
+        "from torch.profiler import profile\n"
+        "from octprof.measure import profiler_activities\n"
+        "with profile(activities=profiler_activities('cpu'), profile_memory=True):\n"
+        "    torch.ones(8) + 1\n"
+        "print('profiled')\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "KINETO_LOG_LEVEL"}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 0 and r.stdout == "profiled\n", r.stderr
+    assert "USDT" not in r.stderr and "gpuGetDeviceCount" not in r.stderr and "STAGE" not in r.stderr, r.stderr

@@ -37,7 +37,7 @@ def _show(df: Any, fmt: str | None, output: str | None, title: str, notes: list[
         write_results(df, output, fmt, title=title, notes=notes)
         click.echo(f"wrote {len(df)} rows to {output}", err=True)
         return
-    click.echo(results_text(df, fmt or "table", title=title, notes=notes), nl=False)
+    click.echo(results_text(df, fmt or "table", title=title, notes=notes, json_records=True), nl=False)
 
 
 @click.command("bench")

@@ -47,13 +47,10 @@ def calibrate(
     from octprof.core.fmt import render
     from octprof.latency import calibrate as run_calibrate
     from octprof.latency import check_profile, save_profile
-    from octprof.measure import check_device, default_channels_last
 
     check_int(repeats, "--repeats", 1)
     counts = parse_ints(threads, "--threads") if threads else None
     dtype = parse_dtype(dtype, "--dtype", FLOAT_DTYPES)
-    if channels_last is None:
-        channels_last = default_channels_last(check_device(device))
     # the profile is read and rewritten at the end: a bad one must fail now, not after minutes of timing
     path = check_profile(profile_path)
     if profile_path is None:
