@@ -448,6 +448,10 @@ class Network:
         self.source = resolve(arch)
         if leaf_modules:
             self.source.leaf_modules = tuple(leaf_modules)
+        if isinstance(input_size, str):  # "224" or "320x256", as on the command line
+            from octprof.core.inputs import parse_input_size
+
+            input_size = parse_input_size(input_size, "input_size")
         self.input_size = input_size if input_size is not None else self.source.input_size
         self.vanilla = tuple(self.source.vanilla) + tuple(vanilla)
         self.stride_rule = stride_rule or self.source.stride_rule
