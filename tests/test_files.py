@@ -191,6 +191,30 @@ def test_a_killed_writer_leaves_the_old_file_and_no_temporary(tmp_path, sig):
     assert names(tmp_path) == ["out.json"]
 
 
+def test_a_signal_whose_handler_returns_still_aborts_the_write(tmp_path, monkeypatch):
+    """SIGTERM during the write: the temporary file goes, the caller's own handler still sees the signal, and
+    the write reports that it did not happen."""
+    out = tmp_path / "out.txt"
+    out.write_text("old")
+    seen: list[int] = []
+    real_fsync = os.fsync
+
+    def fsync(fd):
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)  # interrupted by the handler
+        real_fsync(fd)
+
+    old = signal.signal(signal.SIGTERM, lambda signum, frame: seen.append(signum))
+    try:
+        monkeypatch.setattr(os, "fsync", fsync)
+        with pytest.raises(InterruptedError, match="interrupted by SIGTERM; the file was left as it was"):
+            write_atomic(out, "new")
+    finally:
+        signal.signal(signal.SIGTERM, old)
+    assert seen == [signal.SIGTERM]
+    assert out.read_text() == "old" and names(tmp_path) == ["out.txt"]
+
+
 # ---------------------------------------------------------------------------------------------- the CLI
 
 

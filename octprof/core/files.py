@@ -133,7 +133,8 @@ def _signals_raise() -> Iterator[None]:
             signal.signal(s, h)
     if caught is not None:
         os.kill(os.getpid(), caught)  # the old handler (default: end the process) now sees it
-        raise KeyboardInterrupt  # only reached when the old handler returns
+        # only reached when the old handler returns: the write did not happen, say so
+        raise InterruptedError(f"interrupted by {signal.Signals(caught).name}; the file was left as it was")
 
 
 def _write_direct(real: str, data: str | bytes, param: str) -> None:
