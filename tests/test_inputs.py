@@ -119,6 +119,21 @@ def test_paper_table_names(text):
     assert table_name(text) == "Table 2"
 
 
+def test_paper_cli_accepts_every_spelling(monkeypatch):
+    from octprof import paper
+
+    asked = []
+
+    def fake_compare(tables, progress=None):
+        asked.append(tables)
+        return [{"table": t, "arch": "x", "status": "ok"} for t in tables]
+
+    monkeypatch.setattr(paper, "compare", fake_compare)
+    r = run("paper", "--table", "2", "--table", "table 2", "--table", "Table 5", "--format", "json")
+    assert r.exit_code == 0, r.output
+    assert asked == [("Table 2", "Table 5")]
+
+
 def test_paper_unknown_table_lists_the_allowed_ones():
     r = run("paper", "--table", "3")
     one_line_error(r, "--table: got '3'", "'Table 2'", "'Table 7'", "(or just the number: 2, 5, 6, 7)")
