@@ -11,6 +11,7 @@ from octprof.cli.options import (
     ALPHA_GRID,
     busy_notes,
     check_emit,
+    emit_results,
     format_option,
     handle_errors,
     memory_format_option,
@@ -28,16 +29,6 @@ REPORTS = ("latency", "paths", "memory")
 def _archs(values: tuple[str, ...]) -> list[str]:
     out = [a.strip() for v in values for a in v.split(",") if a.strip()]
     return out or ["resnet50"]
-
-
-def _show(df: Any, fmt: str | None, output: str | None, title: str, notes: list[str]) -> None:
-    from octprof.measure import results_text, write_results
-
-    if output and output != "-":
-        write_results(df, output, fmt, title=title, notes=notes)
-        click.echo(f"wrote {len(df)} rows to {output}", err=True)
-        return
-    click.echo(results_text(df, fmt or "table", title=title, notes=notes, json_records=True), nl=False)
 
 
 @click.command("bench")
@@ -187,7 +178,7 @@ def bench(
     ]
     if predict:
         notes.append(_prediction_note(df))
-    _show(
+    emit_results(
         df, fmt, output, f"octprof bench ({mode}, {dev}, {str(dt).replace('torch.', '')}, {nthreads} thread(s))", notes
     )
     if df.attrs.get("interrupted"):
@@ -249,7 +240,7 @@ def _paths(
         "multiply-accumulates and produced elements",
         *busy,
     ]
-    _show(df, fmt, output, f"where the time goes: {archs[0]} alpha {a:g} batch {batches[0]}", notes)
+    emit_results(df, fmt, output, f"where the time goes: {archs[0]} alpha {a:g} batch {batches[0]}", notes)
 
 
 def _memory(
@@ -287,4 +278,4 @@ def _memory(
         "closed_activations / fvcore_activations: outputs of convolutions and linear layers (fvcore's "
         "ActivationCountAnalysis convention)",
     ]
-    _show(df, fmt, output, "activation memory", notes)
+    emit_results(df, fmt, output, "activation memory", notes)

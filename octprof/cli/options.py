@@ -117,6 +117,18 @@ def emit(
         click.echo(text, nl=False)
 
 
+def emit_results(df: Any, fmt: str | None, output: str | None, title: str, notes: Sequence[str] = ()) -> None:
+    """Like :func:`emit`, for measurements (a DataFrame with ``attrs["machine"]``): the machine description goes
+    with the rows (CSV comment lines, a JSON object ``{machine, notes, rows}`` in a file, notes in text)."""
+    from octprof.measure import results_text, write_results
+
+    if output and output != STDOUT:
+        write_results(df, output, fmt, title=title, notes=notes)
+        click.echo(f"wrote {len(df)} rows to {output}", err=True)
+        return
+    click.echo(results_text(df, fmt or "table", title=title, notes=notes, json_records=True), nl=False)
+
+
 def handle_errors(f: Callable[..., Any]) -> Callable[..., Any]:
     """Turn a library error into one line on stderr and exit status 1, never a traceback."""
 
