@@ -34,7 +34,7 @@ from octprof.core.errors import bad
 from octprof.core.files import write_atomic
 from octprof.core.fmt import format_for_path, render
 from octprof.core.inputs import FLOAT_DTYPES, parse_grid
-from octprof.nn import OctConv2d, OctLike, _parts
+from octprof.nn import OctConv2d, OctLike, OctPair
 
 __all__ = [
     "DTYPES",
@@ -646,6 +646,15 @@ def _records(df: Any) -> list[dict[str, Any]]:
 REGION = "octprof"
 
 
+def _pair(x: OctLike) -> OctPair:
+    """``(high, low)`` of an octave layer's input, a part with no channels as None (as ``OctConv2d`` reads it)."""
+    if isinstance(x, torch.Tensor):
+        return x, None
+    if isinstance(x, (tuple, list)) and len(x) == 2:
+        return tuple(None if t is not None and t.shape[1] == 0 else t for t in x)  # type: ignore[return-value]
+    raise TypeError(f"input: expected a tensor or a (high, low) pair, got {type(x).__name__}")
+
+
 class _Region:
     """A labelled ``record_function`` region; on CUDA it synchronises at its end, so that its CPU time covers
     the kernels it launched (attribution only: this serialises the device)."""
@@ -680,7 +689,7 @@ class TimedOctConv2d(OctConv2d):
 
     def _timed(self, x: OctLike) -> OctLike:
         F = torch.nn.functional
-        xh, xl = _parts(x)
+        xh, xl = _pair(x)
         self._check(xh, "high", self.in_split[0])
         self._check(xl, "low", self.in_split[1])
         if self.pool_mode and xh is not None and (self.h2h is not None or self.h2l is not None):
