@@ -170,6 +170,7 @@ def no_timing(monkeypatch):
         (["--input-size", "0x4"], "--input-size: got '0x4'"),
         (["-o", "out.xlsx"], "--output: got 'out.xlsx'; unknown extension"),
         (["--predict", "--report", "memory"], "--predict: got 'memory'; only with --report latency"),
+        (["--predict", "--profile", "p.json", "-o", "p.json"], "--output: got 'p.json'; is the same file as --profile"),
     ],
 )
 def test_bench_bad_input(no_timing, args, says):

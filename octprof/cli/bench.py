@@ -135,7 +135,7 @@ def bench(
     dt = check_dtype(parse_dtype(dtype, "--dtype", FLOAT_DTYPES), dev)
     nthreads = check_threads(threads, dev)
     channels_last = default_channels_last(dev) if channels_last is None else channels_last
-    check_emit(output, fmt, "csv")
+    check_emit(output, fmt, "csv", inputs={"--profile": profile_path})
     if predict:
         from octprof.latency import check_profile
 
