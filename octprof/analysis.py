@@ -5,7 +5,7 @@ The API reads as questions (after fvcore's analysis objects)::
     a = analyze("resnet50", alpha=0.5)
     a.total()            # {'macs': ..., 'paper_flops': ..., 'fvcore_flops': ..., 'params': ..., ...}
     a.by_layer()         # DataFrame: one row per layer
-    a.by_path()          # DataFrame: totals per path (h2h, h2l, l2h, l2l, pool, upsample, add, merge, ...)
+    a.by_path()          # DataFrame: totals per path (h2h, h2l, l2h, l2l, pool, upsample, add, ...; PATH_ROWS)
     a.merges()           # where split maps had to be merged back (ops with no rule)
     a.octify()           # the real octave nn.Module
     a.crosscheck()       # fvcore and FlopCounterMode on the octave network, next to the closed form
@@ -29,7 +29,21 @@ from octprof.core.netcost import price, totals
 from octprof.core.plan import Plan, PlanOptions, plan
 from octprof.trace import Captured, capture
 
-PATH_ORDER = ("h2h", "h2l", "l2h", "l2l", "pool", "upsample", "add", "merge", "conv", "high", "low", "")
+#: The rows of :meth:`Analysis.by_path`, in order, and what each one sums.
+PATH_ROWS: dict[str, str] = {
+    "h2h": "octave convs: high-to-high path",
+    "h2l": "octave convs: high-to-low path (its input pooled)",
+    "l2h": "octave convs: low-to-high path (its output upsampled)",
+    "l2l": "octave convs: low-to-low path",
+    "pool": "octave glue: average pooling of the high map for H->L and at stride 2",
+    "upsample": "octave glue: nearest upsampling of the L->H output",
+    "add": "octave glue: sums of the paths that meet (H->H + L->H, L->L + H->L)",
+    "merge": "split maps merged back to one map before an op that cannot take them",
+    "conv": "vanilla convs (not octave: the stem, alpha 0, odd sizes, --vanilla)",
+    "high": "other ops on the high-frequency part of split maps (norms, activations, pooling, additions)",
+    "low": "other ops on the low-frequency part of split maps",
+    "unsplit": "other ops on maps that are not split (stem and head, the classifier, ops after vanilla convs)",
+}
 
 
 @dataclass
@@ -46,12 +60,23 @@ class ModelSource:
     leaf_modules: tuple[Any, ...] = ()
     kwargs: dict[str, Any] = field(default_factory=dict)
 
+    user_code: bool = False  # a user's module:factory: what it raises is the user's error, not octprof's
+
     def create(self, device: str | torch.device | None = None) -> nn.Module:
-        if device is not None:
-            with torch.device(device):
+        try:
+            if device is not None:
+                with torch.device(device):
+                    model = self.factory(**self.kwargs)
+            else:
                 model = self.factory(**self.kwargs)
-        else:
-            model = self.factory(**self.kwargs)
+        except Exception as e:
+            if not self.user_code or isinstance(e, OctprofError):
+                raise
+            first = str(e).splitlines()[0] if str(e) else ""
+            raise OctprofError(
+                f"model: {self.name!r} raised {type(e).__name__}: {first} (in your factory, not in octprof; "
+                "set OCTPROF_DEBUG=1 for the traceback)"
+            ) from e
         if not isinstance(model, nn.Module):
             raise bad("model", self.name, f"the factory returned {type(model).__name__}, not a torch.nn.Module")
         return model.eval()
@@ -67,13 +92,32 @@ def _known(arch: str, names: Sequence[str], library: str, listing: str) -> str:
     return name
 
 
+def _copier(model: nn.Module) -> Any:
+    """A factory of copies of a caller's module: octprof switches what it analyses to eval mode and may move it,
+    so it works on a copy and leaves the caller's module (its training flags, weights, device) as it was."""
+
+    def copy_of() -> nn.Module:
+        import copy
+
+        try:
+            return copy.deepcopy(model)
+        except Exception as e:
+            raise bad(
+                "model",
+                type(model).__name__,
+                f"octprof analyses a copy of a module and this one cannot be copied ({type(e).__name__})",
+                "pass a factory instead: Network('mypackage.models:build')",
+            ) from None
+
+    return copy_of
+
+
 def resolve(arch: str | nn.Module | ModelSource) -> ModelSource:
-    """A zoo name, ``torchvision:NAME``, ``module.path:factory`` or a module itself."""
+    """A zoo name, ``torchvision:NAME``, ``module.path:factory`` or a module itself (analysed as a copy)."""
     if isinstance(arch, ModelSource):
         return arch
     if isinstance(arch, nn.Module):
-        model = arch
-        return ModelSource(type(model).__name__, lambda: model)
+        return ModelSource(type(arch).__name__, _copier(arch))
     if not isinstance(arch, str) or not arch:
         raise bad("arch", arch, "expected a zoo name, torchvision:NAME or module.path:factory")
     if arch.startswith("torchvision:"):
@@ -111,7 +155,7 @@ def resolve(arch: str | nn.Module | ModelSource) -> ModelSource:
         factory = getattr(mod, attr, None)
         if factory is None or not callable(factory):
             raise bad("model", arch, f"module {mod_name!r} has no callable {attr!r}")
-        return ModelSource(arch, factory)
+        return ModelSource(arch, factory, user_code=True)
     from octprof.zoo import get_entry
 
     e = get_entry(arch)
@@ -234,6 +278,9 @@ class Analysis:
             if cp is not None and cp.spec is not None:
                 alpha_in.append(cp.spec.alpha_in)
                 alpha_out.append(cp.spec.alpha_out)
+            elif cp is not None:  # a vanilla conv: nothing split on either side
+                alpha_in.append(0.0)
+                alpha_out.append(0.0)
             elif n in self.plan.splits:
                 s = self.plan.splits[n]
                 alpha_in.append(None)
@@ -250,14 +297,19 @@ class Analysis:
         return pd.DataFrame(agg)
 
     def by_path(self) -> Any:
-        """Totals per path (conv paths, glue ops, vanilla convs under ``conv``, per-frequency parts)."""
+        """Totals per path, one row for each of :data:`PATH_ROWS` that has any op (conv paths, glue ops, vanilla
+        convs under ``conv``, other ops per frequency part, ``unsplit`` for the rest), with a ``what`` column that
+        says what the row sums.  The rows add up to :meth:`total`."""
         df = self.rows_frame()
-        df["path"] = df["path"].where(df["op"] != "conv2d", df["path"])
+        df["path"] = df["path"].replace("", "unsplit")
         out = df.groupby("path", sort=False)[
             ["macs", "flops", "paper_flops", "fvcore_flops", "params", "act_elems"]
         ].sum()
-        order = [p for p in PATH_ORDER if p in out.index]
-        return out.loc[order].reset_index()
+        order = [p for p in PATH_ROWS if p in out.index]
+        order += [p for p in out.index if p not in PATH_ROWS]  # a part no row names yet: shown, not lost
+        out = out.loc[order].reset_index()
+        out["what"] = [PATH_ROWS.get(p, "") for p in out["path"]]
+        return out
 
     def merges(self) -> list[dict[str, str]]:
         g = self.plan.graph
@@ -351,6 +403,10 @@ class Analysis:
         }
 
 
+def _on_meta(model: nn.Module) -> bool:
+    return any(t.is_meta for t in (*model.parameters(), *model.buffers()))
+
+
 class Network:
     """A network traced once, to be planned and priced at any α."""
 
@@ -369,6 +425,10 @@ class Network:
         self.source = resolve(arch)
         if leaf_modules:
             self.source.leaf_modules = tuple(leaf_modules)
+        if isinstance(input_size, str):  # "224" or "320x256", as on the command line
+            from octprof.core.inputs import parse_input_size
+
+            input_size = parse_input_size(input_size, "input_size")
         self.input_size = input_size if input_size is not None else self.source.input_size
         self.vanilla = tuple(self.source.vanilla) + tuple(vanilla)
         self.stride_rule = stride_rule or self.source.stride_rule
@@ -383,10 +443,18 @@ class Network:
                 model = None
         if model is None:
             model = self.source.create()
-        self.model = model
+        self._model = model
         self.captured = capture(model, self.input_size, batch, dtype, leaf_modules=self.source.leaf_modules)
         self.param_count = sum(p.numel() for p in model.parameters())
         self._meta_gm: Any = None
+
+    @property
+    def model(self) -> nn.Module:
+        """The vanilla network as a real module (in eval mode): a network traced on the meta device (zoo,
+        torchvision and timm names) is built for real, with initialised weights, when it is first asked for."""
+        if _on_meta(self._model):
+            self._model = self.source.create()
+        return self._model
 
     def analyze(self, alpha: float, strict_patterns: bool = True, prove: bool = True) -> Analysis:
         """Plan and price the network at ``alpha``.  The plan is proven by construction (``prove``, always on
@@ -431,7 +499,7 @@ class Network:
                 refused.append((node, why))
             opts = replace(opts, refuse=tuple(refused), strict_patterns=False)
             the_plan = plan(graph, opts)
-        real = None if any(p.is_meta for p in self.model.parameters()) else self.model
+        real = None if _on_meta(self._model) else self._model
         return Analysis(self.source, self.captured, the_plan, real, self.param_count)
 
 
@@ -448,6 +516,7 @@ def octify(model: str | nn.Module, alpha: float = 0.5, input_size: Any = None, b
 
 
 __all__ = [
+    "PATH_ROWS",
     "Analysis",
     "ModelSource",
     "Network",

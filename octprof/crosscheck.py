@@ -34,7 +34,7 @@ CONVENTIONS: tuple[str, ...] = (
 
 
 @contextlib.contextmanager
-def _quiet() -> Iterator[None]:
+def quiet() -> Iterator[None]:
     """Silence fvcore's import-time DeprecationWarnings, its tracer warnings and its logger."""
     loggers = [logging.getLogger(n) for n in ("fvcore", "fvcore.nn.jit_analysis", "iopath")]
     levels = [lg.level for lg in loggers]
@@ -79,7 +79,7 @@ class _Traceable(nn.Module):
 def fvcore_count(model: nn.Module, inputs: tuple[Any, ...]) -> tuple[int, dict[str, int], dict[str, int]]:
     """fvcore's total, per-module and per-operator counts of ``model(*inputs)`` (module names as in
     ``named_modules``, the root being ``""``)."""
-    with _quiet():
+    with quiet():
         from fvcore.nn import FlopCountAnalysis
 
         fca = FlopCountAnalysis(model, inputs)
@@ -97,7 +97,7 @@ def flop_counter_count(model: nn.Module, inputs: tuple[Any, ...]) -> tuple[int, 
     ``named_modules``.  Works on meta tensors."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    with _quiet(), torch.no_grad(), FlopCounterMode(display=False) as fc:
+    with quiet(), torch.no_grad(), FlopCounterMode(display=False) as fc:
         model(*inputs)
     root = type(model).__name__
     by_module: dict[str, int] = {}

@@ -33,8 +33,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from octprof.core.errors import bad
-from octprof.core.fmt import write_atomic
-from octprof.core.grid import parse_grid
+from octprof.core.files import write_atomic
+from octprof.core.inputs import check_arch, parse_grid, parse_input_size, size_text
 
 FORMAT = "octprof-gate-baseline"
 VERSION = 1
@@ -78,60 +78,8 @@ _TOL_PCT = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*%\s*")
 _HINT = "recreate it with: octprof gate --baseline FILE --update --arch NAME [--alpha GRID]"
 
 
-def parse_input_size(value: Any, param: str = "input_size") -> int | tuple[int, int] | None:
-    """An input size as given in a CSV or a baseline: ``224``, ``"224"``, ``"320x256"``, ``[320, 256]`` or
-    empty (the model's default).  Returns an int (square), an (H, W) tuple or None."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    if isinstance(value, bool):
-        raise bad(param, value, "expected a size S or HxW (e.g. 224 or 320x256)")
-    if isinstance(value, int):
-        if value < 1:
-            raise bad(param, value, "expected a positive size")
-        return value
-    if isinstance(value, float) and value.is_integer() and value >= 1:
-        return int(value)
-    if isinstance(value, (list, tuple)) and len(value) == 2 and all(isinstance(v, int) for v in value):
-        if min(value) < 1:
-            raise bad(param, value, "expected positive sizes")
-        return (value[0], value[1]) if value[0] != value[1] else value[0]
-    if isinstance(value, str):
-        text = value.strip()
-        if not text:
-            return None
-        m = re.fullmatch(r"(\d+)(?:\s*[xX×]\s*(\d+))?", text)
-        if m:
-            h = int(m.group(1))
-            w = int(m.group(2)) if m.group(2) else h
-            if h >= 1 and w >= 1:
-                return h if h == w else (h, w)
-    raise bad(param, value, "expected a size S or HxW (e.g. 224 or 320x256)")
-
-
-def size_text(size: int | tuple[int, int] | None) -> str:
-    """``224`` → ``"224"``, ``(320, 256)`` → ``"320x256"``, None → ``""``."""
-    if size is None:
-        return ""
-    if isinstance(size, int):
-        return str(size)
-    return f"{size[0]}x{size[1]}"
-
-
 def _json_size(size: int | tuple[int, int] | None) -> int | str | None:
     return size if size is None or isinstance(size, int) else size_text(size)
-
-
-def check_arch(arch: str, param: str) -> None:
-    """Resolve ``arch`` without building it; an unknown name is a one-line error naming ``param``."""
-    from octprof.analysis import resolve
-
-    try:
-        resolve(arch)
-    except ValueError as e:
-        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
-        # "arch: got 'x'; allowed ..." → keep what follows the value
-        reason = reason.split("; ", 1)[1] if reason.startswith(("arch:", "model:")) and "; " in reason else reason
-        raise bad(param, arch, reason) from None
 
 
 @dataclass(frozen=True)
@@ -297,8 +245,9 @@ def _number(value: Any, param: str, allow_none: bool = False) -> float | int | N
     return value
 
 
-def parse(doc: Any, source: str = "baseline", check_archs: bool = True) -> Baseline:
-    """Validate a decoded baseline document; every problem is a one-line error naming where it is."""
+def parse(doc: Any, source: str = "baseline", check_archs: bool = True, allow_empty: bool = False) -> Baseline:
+    """Validate a decoded baseline document; every problem is a one-line error naming where it is.  A baseline
+    without entries checks nothing and is refused, unless ``allow_empty`` (an update that adds entries)."""
     if not isinstance(doc, dict):
         raise bad(
             source, type(doc).__name__, "expected a JSON object with keys format, version, tolerances, entries", _HINT
@@ -326,6 +275,8 @@ def parse(doc: Any, source: str = "baseline", check_archs: bool = True) -> Basel
     tolerances = _tolerances(doc.get("tolerances", {}), f"{source}: tolerances")
     if not isinstance(doc["entries"], list):
         raise bad(f"{source}: entries", type(doc["entries"]).__name__, "expected a list of entries")
+    if not doc["entries"] and not allow_empty:
+        raise bad(f"{source}: entries", [], "expected at least one entry: an empty baseline checks nothing", _HINT)
     entries: list[Entry] = []
     seen: dict[tuple[Any, ...], int] = {}
     checked: set[str] = set()
@@ -388,8 +339,8 @@ def _entry(raw: Any, where: str) -> Entry:
     return Entry(arch.strip(), float(alpha), size, batch, values, tolerances)
 
 
-def load(path: str | os.PathLike[str], check_archs: bool = True) -> Baseline:
-    """Read and validate a baseline file."""
+def load(path: str | os.PathLike[str], check_archs: bool = True, allow_empty: bool = False) -> Baseline:
+    """Read and validate a baseline file (see :func:`parse`)."""
     path = os.fspath(path)
     try:
         with open(path, encoding="utf-8") as fh:
@@ -407,7 +358,7 @@ def load(path: str | os.PathLike[str], check_archs: bool = True) -> Baseline:
         doc = json.loads(text)
     except json.JSONDecodeError as e:
         raise bad("baseline", path, f"not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})", _HINT) from None
-    return parse(doc, source=path, check_archs=check_archs)
+    return parse(doc, source=path, check_archs=check_archs, allow_empty=allow_empty)
 
 
 # ------------------------------------------------------------------------------------------------- computing
@@ -572,7 +523,5 @@ __all__ = [
     "measure",
     "merge",
     "parse",
-    "parse_input_size",
     "save",
-    "size_text",
 ]

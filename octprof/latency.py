@@ -32,7 +32,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from octprof.core.errors import OctprofError, bad
-from octprof.core.fmt import write_atomic
+from octprof.core.files import write_atomic
 from octprof.core.layer import PATHS, layer_cost
 from octprof.core.rules import get_rule
 
@@ -42,6 +42,7 @@ __all__ = [
     "Kernel",
     "LatencyModel",
     "calibrate",
+    "check_profile",
     "default_profile_path",
     "fit",
     "kernels",
@@ -537,7 +538,7 @@ def calibrate(
     device: Any = "cpu",
     dtype: Any = "float32",
     threads: Sequence[int] | int | None = None,
-    channels_last: bool = False,
+    channels_last: bool | None = None,
     quick: bool = False,
     repeats: int = 5,
     progress: Callable[[str], None] | None = None,
@@ -554,6 +555,11 @@ def calibrate(
     if backend == "compile":
         raise bad("--backend", backend, "calibrate times single kernels: eager, onnxruntime or openvino")
     check_backend(backend, dev, dt, "infer")
+    if channels_last is None:  # as bench runs it: channels-last on CPU; exported graphs take plain NCHW input
+        from octprof.backends import EXPORTED
+        from octprof.measure import default_channels_last
+
+        channels_last = default_channels_last(dev) and backend not in EXPORTED
     counts = (
         [check_threads(threads, dev)]
         if threads is None or isinstance(threads, int)
@@ -617,6 +623,31 @@ def _read(path: str) -> dict[str, Any]:
     return data
 
 
+def check_profile(path: str | None = None, must_exist: bool = False) -> str:
+    """Validate the device profile at ``path`` (default: :func:`default_profile_path`) before anything is timed:
+    unreadable, not JSON, another format or entries that do not load are a one-line error naming ``--profile``.
+    A missing file is fine unless ``must_exist``.  Returns the path."""
+    path = path or default_profile_path()
+    if not os.path.exists(path):
+        if must_exist:
+            raise bad("--profile", path, "no device profile there", "run 'octprof calibrate' first")
+        return path
+    data = _read(path)
+    entries = data.get("entries")
+    if not isinstance(entries, list):
+        raise bad("--profile", path, "a corrupt device profile ('entries' is not a list)", "calibrate again")
+    for i, e in enumerate(entries):
+        try:
+            if not isinstance(e["key"], dict):
+                raise TypeError("key")
+            DeviceParams.from_dict(e["params"])
+        except Exception as err:  # any damage to an entry is the same finding
+            raise bad(
+                "--profile", path, f"a corrupt device profile (entry {i}: {type(err).__name__})", "calibrate again"
+            ) from None
+    return path
+
+
 def save_profile(entries: Sequence[dict[str, Any]], path: str | None = None) -> str:
     """Merge ``entries`` into the profile at ``path`` (an entry replaces one with the same key) and write it
     atomically; returns the path.  A missing folder under the default location is created."""
@@ -627,7 +658,7 @@ def save_profile(entries: Sequence[dict[str, Any]], path: str | None = None) -> 
     data = _read(path)
     keep = [e for e in data["entries"] if all(e["key"] != n["key"] for n in entries)]
     data["entries"] = keep + list(entries)
-    write_atomic(path, json.dumps(data, indent=2) + "\n")
+    write_atomic(path, json.dumps(data, indent=2) + "\n", param="--profile")
     return path
 
 
@@ -636,11 +667,17 @@ def load_profile(
     device: Any = "cpu",
     dtype: Any = "float32",
     threads: int = 1,
-    channels_last: bool = False,
+    channels_last: bool | None = None,
     backend: str = "eager",
 ) -> LatencyModel:
     """The calibrated model for exactly this device, dtype, thread count, memory format and backend (``compile``
-    reads the eager calibration: the micro-benchmarks are single kernels)."""
+    reads the eager calibration: the micro-benchmarks are single kernels).  ``channels_last`` None: as
+    :func:`calibrate` chooses it (channels-last on CPU, except for exported backends)."""
+    if channels_last is None:
+        from octprof.backends import EXPORTED
+        from octprof.measure import default_channels_last
+
+        channels_last = default_channels_last(device) and backend not in EXPORTED
     path = path or default_profile_path()
     if not os.path.exists(path):
         raise bad("--profile", path, "no device profile there", "run 'octprof calibrate' first")

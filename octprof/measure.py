@@ -31,10 +31,11 @@ import torch
 from torch import nn
 
 from octprof.core.errors import bad
-from octprof.core.fmt import format_for_path, render, write_atomic
-from octprof.core.grid import parse_grid
+from octprof.core.files import write_atomic
+from octprof.core.fmt import format_for_path, render
+from octprof.core.inputs import FLOAT_DTYPES, parse_grid
 from octprof.core.rules import octave_capable
-from octprof.nn import OctConv2d, OctLike, _parts
+from octprof.nn import OctConv2d, OctLike, OctPair
 
 __all__ = [
     "DTYPES",
@@ -47,20 +48,18 @@ __all__ = [
     "check_device",
     "check_dtype",
     "check_threads",
+    "default_channels_last",
     "machine_info",
     "make_input",
     "make_step",
     "path_times",
+    "profiler_activities",
+    "results_text",
     "time_round_robin",
     "write_results",
 ]
 
-DTYPES: dict[str, torch.dtype] = {
-    "float32": torch.float32,
-    "float16": torch.float16,
-    "bfloat16": torch.bfloat16,
-    "float64": torch.float64,
-}
+DTYPES: dict[str, torch.dtype] = {name: getattr(torch, name) for name in FLOAT_DTYPES}
 MODES: tuple[str, ...] = ("infer", "train")
 # Environment variables that change how CPU kernels run, recorded with every measurement.
 ENV_VARS: tuple[str, ...] = (
@@ -214,21 +213,37 @@ def machine_info(device: str | torch.device = "cpu", threads: int | None = None)
     return info
 
 
-def busy_warning(threads: int) -> str | None:
-    """A warning when other work keeps the machine's cores busy (1-minute load average) and a multi-threaded
-    run would share them: OpenMP threads that wait for a descheduled partner make many-kernel networks (octave
-    ones) several times slower, and the speedups meaningless.  None when the machine looks free enough."""
-    if threads < 2 or not hasattr(os, "getloadavg"):
-        return None
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    load = os.getloadavg()[0]
+def busy_warning(threads: int, load: float | None = None, cores: int | None = None) -> str | None:
+    """A warning when other work keeps the machine's cores busy (1-minute load average ``load``) so that this
+    run's ``threads`` would share them, for any thread count: a descheduled single thread stretches timings
+    (two 1-thread runs of one network at load 8 on 2 cores gave 99 and 266 ms), and OpenMP threads that wait for
+    a descheduled partner make many-kernel networks (octave ones) several times slower.  None when the machine
+    looks free enough."""
+    if load is None:
+        if not hasattr(os, "getloadavg"):
+            return None
+        load = os.getloadavg()[0]
+    if cores is None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     if load + threads <= cores + 0.5:
         return None
-    return (
-        f"the machine is busy (load average {load:.1f} on {cores} cores) and this run uses {threads} threads: "
-        "multi-threaded timings will be noisy, octave networks the most; measure on a quiet machine, or with "
-        "--threads 1, or with OMP_WAIT_POLICY=PASSIVE (threads sleep instead of spinning while they wait)"
+    advice = (
+        "measure on a quiet machine, or with --threads 1, or with OMP_WAIT_POLICY=PASSIVE (threads sleep instead "
+        "of spinning while they wait)"
+        if threads > 1
+        else "measure on a quiet machine"
     )
+    return (
+        f"the machine is busy (load average {load:.1f} on {cores} cores) and this run uses {threads} thread(s): "
+        f"timings will be noisy and slow, octave networks the most; {advice}"
+    )
+
+
+def default_channels_last(device: str | torch.device) -> bool:
+    """The memory format a run uses unless told: channels-last on CPU (octave networks' average pooling and
+    nearest upsampling are much faster there: ResNet-50 at alpha .5 measured a speedup of 1.29 against 0.93 in
+    NCHW), NCHW on CUDA."""
+    return torch.device(device).type == "cpu"
 
 
 # -- timing -------------------------------------------------------------------------------------------------------
@@ -384,7 +399,7 @@ def bench(
     batches: int | Sequence[int] = 1,
     device: str | torch.device = "cpu",
     dtype: str | torch.dtype = torch.float32,
-    channels_last: bool = False,
+    channels_last: bool | None = None,
     compile: bool = False,
     threads: int | None = None,
     mode: str = "infer",
@@ -402,7 +417,8 @@ def bench(
 
     α = 0 (the vanilla network: nothing is split, the graph is unchanged) is always measured, and is the
     baseline of ``speedup``.  ``theory_speedup`` is macs(α = 0) / macs(α) of the forward pass (the backward pass
-    scales alike); ``efficiency`` = speedup / theory_speedup.  On Ctrl-C the rows of the finished (arch, batch)
+    scales alike); ``efficiency`` = speedup / theory_speedup.  ``channels_last`` None: the device's default
+    (:func:`default_channels_last`).  On Ctrl-C the rows of the finished (arch, batch)
     groups are returned, and ``df.attrs["interrupted"]`` is True.  ``df.attrs["machine"]`` describes the machine.
     """
     import pandas as pd
@@ -411,6 +427,9 @@ def bench(
     dt = check_dtype(dtype, dev)
     nthreads = check_threads(threads, dev)
     sizes = check_batches(batches)
+    channels_last = default_channels_last(dev) if channels_last is None else bool(channels_last)
+    if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 0:
+        raise bad("--warmup", warmup, "expected an integer >= 0")
     if mode not in MODES:
         raise bad("--mode", mode, f"expected one of {', '.join(MODES)}")
     if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
@@ -421,6 +440,7 @@ def bench(
         raise bad("--compile", backend, "--compile is the compile backend; give one backend")
     backend = check_backend("compile" if compile else backend, dev, dt, mode)
     compile = backend == "compile"
+    channels_last = channels_last and backend not in EXPORTED  # exported graphs take plain NCHW input
     # Exported runtimes fuse the reference layer's plain paths themselves; FastOctConv2d's concatenations and
     # strided views only stand in their way (ONNX Runtime, ResNet-50 α = .5, batch 1: 1.59× against 0.95×).
     impl = impl or ("reference" if backend in EXPORTED else "fast")
@@ -565,6 +585,25 @@ def _bench_group(
 # -- writing results ----------------------------------------------------------------------------------------------
 
 
+def results_text(
+    df: Any, fmt: str = "table", title: str | None = None, notes: Sequence[str] = (), json_records: bool = False
+) -> str:
+    """A result table rendered in ``fmt`` as :func:`write_results` writes it: with the machine description
+    (``df.attrs["machine"]``) as a JSON object, CSV comment lines or notes.  ``json_records``: JSON as a plain
+    list of records (as every command prints it), without the machine."""
+    machine = dict(df.attrs.get("machine", {}))
+    records = _records(df)
+    if fmt == "json" and json_records:
+        return render(records, "json", columns=list(df.columns))
+    if fmt == "json":
+        return json.dumps({"machine": machine, "notes": list(notes), "rows": records}, indent=2, default=str) + "\n"
+    if fmt == "csv":
+        head = [f"# {k}: {v}" for k, v in machine.items()] + [f"# {n}" for n in notes]
+        return "\n".join(head) + ("\n" if head else "") + render(records, "csv", columns=list(df.columns))
+    machine_notes = [f"{k}: {v}" for k, v in machine.items()]
+    return render(records, fmt, columns=list(df.columns), title=title, notes=[*notes, *machine_notes])
+
+
 def write_results(
     df: Any, path: str | os.PathLike[str], fmt: str | None = None, title: str | None = None, notes: Sequence[str] = ()
 ) -> None:
@@ -573,18 +612,7 @@ def write_results(
     JSON: ``{"machine": {...}, "notes": [...], "rows": [...]}``; CSV: ``# key: value`` comment lines first, then
     the table; other formats as :func:`octprof.core.fmt.render` with the machine as notes."""
     path = os.fspath(path)
-    fmt = fmt or format_for_path(path, "csv")
-    machine = dict(df.attrs.get("machine", {}))
-    records = _records(df)
-    if fmt == "json":
-        text = json.dumps({"machine": machine, "notes": list(notes), "rows": records}, indent=2, default=str) + "\n"
-    elif fmt == "csv":
-        head = [f"# {k}: {v}" for k, v in machine.items()] + [f"# {n}" for n in notes]
-        text = "\n".join(head) + ("\n" if head else "") + render(records, "csv", columns=list(df.columns))
-    else:
-        machine_notes = [f"{k}: {v}" for k, v in machine.items()]
-        text = render(records, fmt, columns=list(df.columns), title=title, notes=[*notes, *machine_notes])
-    write_atomic(path, text)
+    write_atomic(path, results_text(df, format_for_path(path, "csv", fmt), title=title, notes=notes))
 
 
 def _records(df: Any) -> list[dict[str, Any]]:
@@ -605,6 +633,15 @@ def _records(df: Any) -> list[dict[str, Any]]:
 # -- per-path attribution -----------------------------------------------------------------------------------------
 
 REGION = "octprof"
+
+
+def _pair(x: OctLike) -> OctPair:
+    """``(high, low)`` of an octave layer's input, a part with no channels as None (as ``OctConv2d`` reads it)."""
+    if isinstance(x, torch.Tensor):
+        return x, None
+    if isinstance(x, (tuple, list)) and len(x) == 2:
+        return tuple(None if t is not None and t.shape[1] == 0 else t for t in x)  # type: ignore[return-value]
+    raise TypeError(f"input: expected a tensor or a (high, low) pair, got {type(x).__name__}")
 
 
 class _Region:
@@ -641,7 +678,7 @@ class TimedOctConv2d(OctConv2d):
 
     def _timed(self, x: OctLike) -> OctLike:
         F = torch.nn.functional
-        xh, xl = _parts(x)
+        xh, xl = _pair(x)
         self._check(xh, "high", self.in_split[0])
         self._check(xl, "low", self.in_split[1])
         if self.pool_mode and xh is not None and (self.h2h is not None or self.h2l is not None):
@@ -687,6 +724,19 @@ class TimedOctConv2d(OctConv2d):
         return yh, yl
 
 
+def profiler_activities(device: str | torch.device) -> list[Any]:
+    """The ``torch.profiler`` activities for a run on ``device``: CPU, plus CUDA on a GPU.  A CPU-only run also
+    silences Kineto's own log lines (unless ``KINETO_LOG_LEVEL`` is set): the CUDA build of torch probes for a
+    GPU when the profiler starts and prints ``gpuGetDeviceCount failed with code 35`` and ``USDT: profiler_start``
+    on stderr on a machine without one.  Kineto reads the level when the process first profiles."""
+    from torch.profiler import ProfilerActivity
+
+    if torch.device(device).type == "cuda":
+        return [ProfilerActivity.CPU, ProfilerActivity.CUDA]
+    os.environ.setdefault("KINETO_LOG_LEVEL", "6")  # 6: above every level Kineto logs at (5 still shows USDT)
+    return [ProfilerActivity.CPU]
+
+
 def _region_times(prof: Any, calls: int) -> dict[str, float]:
     """Inclusive CPU time (ms per call) of every ``octprof/…`` region."""
     out: dict[str, float] = {}
@@ -704,7 +754,7 @@ def path_times(
     input_size: Any = None,
     device: str | torch.device = "cpu",
     dtype: str | torch.dtype = torch.float32,
-    channels_last: bool = False,
+    channels_last: bool | None = None,
     threads: int | None = None,
     repeats: int = 3,
 ) -> tuple[Any, Any]:
@@ -718,13 +768,14 @@ def path_times(
     and ``act_share``, plus ``other`` (everything outside convolutions) and ``network`` (the whole forward).
     The instrumented layers are the reference implementation; region bookkeeping adds a few µs per region."""
     import pandas as pd
-    from torch.profiler import ProfilerActivity, profile
+    from torch.profiler import profile
 
     from octprof.analysis import Network
 
     dev = check_device(device)
     dt = check_dtype(dtype, dev)
     nthreads = check_threads(threads, dev)
+    channels_last = default_channels_last(dev) if channels_last is None else bool(channels_last)
     net = Network(arch, input_size=input_size, batch=batch, dtype=dt)
     analysis = net.analyze(alpha)
     model = analysis.octify(TimedOctConv2d).to(device=dev, dtype=dt).eval()
@@ -737,7 +788,7 @@ def path_times(
         elif isinstance(mod, nn.Conv2d) and not _is_path_child(name, model):
             hooks += _wrap_conv(mod, f"{REGION}/{name}/conv", dev)
     x = make_input(net.captured.input_shape, batch, dev, dt, channels_last)
-    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if dev.type == "cuda" else [])
+    activities = profiler_activities(dev)
     try:
         with _threads(nthreads), torch.inference_mode():
             model(x)

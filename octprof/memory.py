@@ -605,9 +605,11 @@ def measured_peak_bytes(model: Any, x: Any, device: Any = "cpu") -> int | None:
 
 
 def _cpu_peak(model: Any, x: Any) -> int | None:
-    from torch.profiler import ProfilerActivity, profile
+    from torch.profiler import profile
 
-    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+    from octprof.measure import profiler_activities
+
+    with profile(activities=profiler_activities("cpu"), profile_memory=True) as prof:
         out = model(x)
         del out
     try:
@@ -646,9 +648,9 @@ def closed_form_activations(analysis: Any) -> int:
 def fvcore_activations(model: Any, x: Any) -> int:
     """fvcore's ``ActivationCountAnalysis`` total of ``model(x)``: output elements of convolutions and matrix
     products (``aten::_convolution``, ``aten::addmm``, ``aten::linear``, ``aten::matmul``, …)."""
-    from octprof.crosscheck import _quiet
+    from octprof.crosscheck import quiet
 
-    with _quiet():
+    with quiet():
         from fvcore.nn import ActivationCountAnalysis
 
         aca = ActivationCountAnalysis(model, (x,))

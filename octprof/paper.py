@@ -62,6 +62,27 @@ def paper_results() -> list[dict[str, Any]]:
     return out
 
 
+def published_tables() -> list[str]:
+    """The tables (and other sources) that publish counts, in file order: ``['Table 2', 'Table 5', ...]``."""
+    return list(dict.fromkeys(r["table"] for r in _read() if r["gflops"] or r["params_m"]))
+
+
+def table_name(text: str, param: str = "--table") -> str:
+    """The table ``text`` names, as the data spells it: ``2``, ``table 2``, ``Table2`` → ``'Table 2'``;
+    ``readme`` → ``'README'``.  Anything else is a one-line error listing the allowed values."""
+    from octprof.core.errors import bad
+
+    allowed = published_tables()
+    key = "".join(str(text).split()).lower()
+    for name in allowed:
+        short = "".join(name.split()).lower()
+        if key in (short, short.removeprefix("table")):
+            return name
+    numbers = [n.removeprefix("Table ") for n in allowed if n.startswith("Table ")]
+    listed = ", ".join(repr(n) for n in allowed)
+    raise bad(param, text, f"expected one of {listed} (or just the number: {', '.join(numbers)})")
+
+
 def compare(tables: tuple[str, ...] | None = None, progress: Any = None) -> list[dict[str, Any]]:
     """One record per published count (GFLOPs or parameters) with octprof's count and the difference."""
     from octprof.analysis import Network

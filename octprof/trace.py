@@ -22,10 +22,12 @@ from torch import nn
 
 from octprof.core.errors import OctprofError, bad
 from octprof.core.graph import OpGraph, OpNode
+from octprof.core.inputs import DTYPE_BYTES as NAMED_DTYPE_BYTES
+from octprof.core.inputs import FLOAT_DTYPES
 from octprof.core.rules import Rule, match_function, match_method, match_module
 from octprof.core.rules import explicit_padding as _explicit_padding
 
-DTYPE_BYTES = {torch.float32: 4, torch.float16: 2, torch.bfloat16: 2, torch.float64: 8}
+DTYPE_BYTES = {getattr(torch, name): n for name, n in NAMED_DTYPE_BYTES.items() if name in FLOAT_DTYPES}
 
 
 def _qualname(obj: Any) -> str:

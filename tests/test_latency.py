@@ -126,10 +126,10 @@ def test_profile_round_trip_merge_and_mismatch(tmp_path):
     save_profile([_entry(2, 3e9)], path)  # replaces the threads=2 entry
     data = json.loads(Path(path).read_text())
     assert len(data["entries"]) == 2
-    model = load_profile(path, "cpu", "float32", threads=2)
+    model = load_profile(path, "cpu", "float32", threads=2, channels_last=False)
     assert isinstance(model, LatencyModel) and model.params.bandwidth == 3e9
     with pytest.raises(OctprofError, match=r"no calibration for .*Hint: run 'octprof calibrate .*--threads 4"):
-        load_profile(path, "cpu", "float32", threads=4)
+        load_profile(path, "cpu", "float32", threads=4, channels_last=False)
     with pytest.raises(OctprofError, match="no device profile there"):
         load_profile(str(tmp_path / "missing.json"))
     (tmp_path / "bad.json").write_text("{not json")

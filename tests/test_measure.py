@@ -148,7 +148,7 @@ def test_cli_bench_writes_csv_and_json_with_the_machine(tmp_path):
     [
         (["--device", "cuda"], "--device: got 'cuda'"),
         (["--device", "tpu"], "--device: got 'tpu'"),
-        (["--batch", "0"], "--batch: got 0; expected positive batch sizes"),
+        (["--batch", "0"], "--batch: got '0'; 0 is below 1; expected integers >= 1"),
         (["--batch", "one"], "--batch: got 'one'"),
         (["--dtype", "int8"], "--dtype: got 'int8'"),
         (["--threads", "0"], "--threads: got 0"),

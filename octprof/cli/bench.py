@@ -2,60 +2,33 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import Any
 
 import click
 
-from octprof.cli.options import ALPHA_GRID, format_option, handle_errors, output_option
+from octprof.cli.options import (
+    ALPHA_GRID,
+    busy_notes,
+    check_emit,
+    emit_results,
+    format_option,
+    handle_errors,
+    memory_format_option,
+    output_option,
+)
 from octprof.core.errors import bad
+from octprof.core.inputs import FLOAT_DTYPES, check_int, parse_dtype, parse_input_size, parse_ints
+
+#: Points a rank correlation needs to mean something (below, one swapped pair moves it by 0.5 or more).
+MIN_SPEARMAN_POINTS = 5
 
 REPORTS = ("latency", "paths", "memory")
-
-
-def parse_ints(text: str, name: str) -> list[int]:
-    """A comma-separated list of integers (``1,8``)."""
-    try:
-        values = [int(v) for v in str(text).split(",") if v.strip()]
-    except ValueError:
-        raise bad(name, text, "expected integers such as 1 or 1,8") from None
-    if not values:
-        raise bad(name, text, "expected at least one integer")
-    return values
-
-
-def check_output(output: str | None) -> None:
-    """Fail before a long run when ``--output`` cannot be written."""
-    if not output:
-        return
-    path = os.path.abspath(output)
-    folder = os.path.dirname(path)
-    if os.path.isdir(path):
-        raise bad("--output", output, "is a folder; expected a file name")
-    if not os.path.isdir(folder):
-        raise bad("--output", output, f"folder {folder!r} does not exist")
-    if not os.access(folder, os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
-        raise bad("--output", output, f"cannot write to {folder!r}")
 
 
 def _archs(values: tuple[str, ...]) -> list[str]:
     out = [a.strip() for v in values for a in v.split(",") if a.strip()]
     return out or ["resnet50"]
-
-
-def _show(df: Any, fmt: str | None, output: str | None, title: str, notes: list[str]) -> None:
-    from octprof.core.fmt import render
-    from octprof.measure import _records, write_results
-
-    if output:
-        write_results(df, output, fmt, title=title, notes=notes)
-        click.echo(f"wrote {len(df)} rows to {output}", err=True)
-        return
-    machine = [f"{k}: {v}" for k, v in df.attrs.get("machine", {}).items()]
-    click.echo(
-        render(_records(df), fmt or "table", columns=list(df.columns), title=title, notes=[*notes, *machine]), nl=False
-    )
 
 
 @click.command("bench")
@@ -73,15 +46,10 @@ def _show(df: Any, fmt: str | None, output: str | None, title: str, notes: list[
     help="α grid (α = 0 is always measured: it is the baseline).",
 )
 @click.option("--batch", "-b", default="1", show_default=True, help="Batch size(s), e.g. 1,8.")
-@click.option("--input-size", type=int, default=None, help="Input height = width (default: the model's).")
+@click.option("--input-size", default=None, help="S or HxW (default: the model's).")
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda or cuda:N.")
 @click.option("--dtype", default="float32", show_default=True, help="float32, float16, bfloat16 or float64.")
-@click.option(
-    "--channels-last/--no-channels-last",
-    default=False,
-    show_default=True,
-    help="Channels-last model and input (much faster pooling and upsampling on CPU).",
-)
+@memory_format_option
 @click.option("--compile", "compile_", is_flag=True, help="torch.compile every model (after _dynamo.reset()).")
 @click.option(
     "--backend",
@@ -97,8 +65,8 @@ def _show(df: Any, fmt: str | None, output: str | None, title: str, notes: list[
     show_default=True,
     help="infer: forward under inference_mode; train: forward + backward + SGD step.",
 )
-@click.option("--repeats", type=int, default=7, show_default=True, help="Timed rounds (one call per model each).")
-@click.option("--warmup", type=int, default=2, show_default=True, help="Untimed calls per model first.")
+@click.option("--repeats", type=int, default=7, show_default=True, help="Timed rounds (one call per model each), >= 1.")
+@click.option("--warmup", type=int, default=2, show_default=True, help="Untimed calls per model first, >= 0.")
 @click.option(
     "--impl",
     type=click.Choice(["fast", "reference"]),
@@ -106,14 +74,21 @@ def _show(df: Any, fmt: str | None, output: str | None, title: str, notes: list[
     help="Octave convolution: FastOctConv2d (fused kernels; the default for eager and compile) or the reference "
     "OctConv2d (the default for exported backends, whose graph optimisers do better on the plain paths).",
 )
-@click.option("--predict", is_flag=True, help="Add the latency model's predicted_ms (needs 'octprof calibrate').")
-@click.option("--profile", "profile_path", default=None, help="Device profile JSON (default: the calibrate one).")
+@click.option(
+    "--predict",
+    is_flag=True,
+    help="Add the latency model's predicted_ms (needs 'octprof calibrate'); with 5 or more rows, its rank "
+    "correlation with the measured times.",
+)
+@click.option(
+    "--profile", "profile_path", default=None, help="With --predict: device profile JSON (default: calibrate's)."
+)
 @click.option(
     "--report",
     type=click.Choice(REPORTS),
     default="latency",
     show_default=True,
-    help="latency: the sweep; paths: time per path of one α (the first nonzero) next to the cost model; "
+    help="latency: the sweep; paths: time per path at one α (the grid's first nonzero one) next to the cost model; "
     "memory: activation memory per α (closed form and measured).",
 )
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
@@ -124,10 +99,10 @@ def bench(
     arch: tuple[str, ...],
     alpha: list[float],
     batch: str,
-    input_size: int | None,
+    input_size: str | None,
     device: str,
     dtype: str,
-    channels_last: bool,
+    channels_last: bool | None,
     compile_: bool,
     backend: str,
     threads: int | None,
@@ -145,28 +120,38 @@ def bench(
     """Measure octave networks: latency over archs × α × batch (median, IQR, throughput, speedup over α = 0 of
     the same run, the closed form's speedup and their ratio), per-path time, or activation memory."""
     from octprof.measure import bench as run_bench
-    from octprof.measure import busy_warning, check_batches, check_device, check_dtype, check_threads
+    from octprof.measure import check_batches, check_device, check_dtype, check_threads, default_channels_last
 
     archs = _archs(arch)
     batches = check_batches(parse_ints(batch, "--batch"))
+    size = parse_input_size(input_size, "--input-size")
+    check_int(repeats, "--repeats", 1)
+    check_int(warmup, "--warmup", 0)
+    if profile_path is not None and not predict:
+        raise bad("--profile", profile_path, "only with --predict", "the profile is what --predict reads")
+    if report != "latency" and predict:
+        raise bad("--predict", report, "only with --report latency")
     dev = check_device(device)
-    dt = check_dtype(dtype, dev)
+    dt = check_dtype(parse_dtype(dtype, "--dtype", FLOAT_DTYPES), dev)
     nthreads = check_threads(threads, dev)
-    check_output(output)
+    channels_last = default_channels_last(dev) if channels_last is None else channels_last
+    check_emit(output, fmt, "csv", inputs={"--profile": profile_path})
+    if predict:
+        from octprof.latency import check_profile
+
+        check_profile(profile_path, must_exist=True)  # before anything is built or timed
     if report == "paths":
-        _paths(archs, alpha, batches, input_size, dev, dt, channels_last, nthreads, repeats, fmt, output)
+        _paths(archs, alpha, batches, size, dev, dt, channels_last, nthreads, repeats, fmt, output)
         return
     if report == "memory":
-        _memory(archs, alpha, batches, input_size, dev, dt, fmt, output)
+        _memory(archs, alpha, batches, size, dev, dt, fmt, output)
         return
     from octprof.backends import check_backend
 
     if compile_ and backend not in ("eager", "compile"):
         raise bad("--compile", backend, "--compile is the compile backend; give one of them")
     check_backend("compile" if compile_ else backend, dev, dt, mode)
-    warning = busy_warning(nthreads)
-    if warning:
-        click.echo(f"warning: {warning}", err=True)
+    busy = busy_notes(nthreads)
     df = run_bench(
         archs,
         alpha,
@@ -179,7 +164,7 @@ def bench(
         mode,
         repeats,
         warmup,
-        input_size,
+        size,
         impl,
         predict,
         profile_path,
@@ -189,15 +174,11 @@ def bench(
     notes = [
         "median_ms / iqr_ms: per call, over round-robin rounds; speedup: median at alpha 0 / median at alpha "
         "(same run); theory_speedup: macs at alpha 0 / macs at alpha; efficiency = speedup / theory_speedup",
+        *busy,
     ]
     if predict:
-        from octprof.latency import median_abs_rel_error, spearman
-
-        if len(df) >= 2:
-            err = median_abs_rel_error(df["predicted_ms"], df["median_ms"])
-            rho = spearman(list(df["predicted_ms"]), list(df["median_ms"]))
-            notes.append(f"latency model: median |error| {100 * err:.1f}%, Spearman {rho:.3f}")
-    _show(
+        notes.append(_prediction_note(df))
+    emit_results(
         df, fmt, output, f"octprof bench ({mode}, {dev}, {str(dt).replace('torch.', '')}, {nthreads} thread(s))", notes
     )
     if df.attrs.get("interrupted"):
@@ -205,11 +186,28 @@ def bench(
         sys.exit(130)
 
 
+def _prediction_note(df: Any) -> str:
+    """How well the latency model did: its median error, and its rank correlation where there are enough rows."""
+    from octprof.latency import median_abs_rel_error, spearman
+
+    if len(df) == 0:
+        return "latency model: no rows were measured"
+    err = median_abs_rel_error(df["predicted_ms"], df["median_ms"])
+    text = f"latency model: median |error| {100 * err:.1f}% over {len(df)} row(s)"
+    if len(df) < MIN_SPEARMAN_POINTS:
+        return (
+            f"{text}; no rank correlation: it needs at least {MIN_SPEARMAN_POINTS} rows (this run has {len(df)}; "
+            "add alphas, batches or architectures)"
+        )
+    rho = spearman(list(df["predicted_ms"]), list(df["median_ms"]))
+    return f"{text}, Spearman rank correlation {rho:.3f}"
+
+
 def _paths(
     archs: list[str],
     alpha: list[float],
     batches: list[int],
-    input_size: int | None,
+    input_size: Any,
     dev: Any,
     dt: Any,
     channels_last: bool,
@@ -220,7 +218,15 @@ def _paths(
 ) -> None:
     from octprof.measure import path_times
 
-    a = next((x for x in alpha if x > 0), 0.5)
+    a = next((x for x in alpha if x > 0), None)
+    if a is None:
+        raise bad(
+            "--alpha",
+            ",".join(f"{x:g}" for x in alpha),
+            "--report paths needs an alpha > 0 (at alpha 0 no layer has octave paths)",
+            "e.g. --alpha 0.5",
+        )
+    busy = busy_notes(threads)
     _, per_path = path_times(archs[0], a, batches[0], input_size, dev, dt, channels_last, threads, repeats)
     df = per_path.copy()
     for col in ("time_share", "macs_share", "act_share"):
@@ -232,15 +238,16 @@ def _paths(
         "overhead: layer time outside its paths; other: everything outside convolutions",
         "time_share / macs_share / act_share in percent: measured time next to the closed form's "
         "multiply-accumulates and produced elements",
+        *busy,
     ]
-    _show(df, fmt, output, f"where the time goes: {archs[0]} alpha {a:g} batch {batches[0]}", notes)
+    emit_results(df, fmt, output, f"where the time goes: {archs[0]} alpha {a:g} batch {batches[0]}", notes)
 
 
 def _memory(
     archs: list[str],
     alpha: list[float],
     batches: list[int],
-    input_size: int | None,
+    input_size: Any,
     dev: Any,
     dt: Any,
     fmt: str | None,
@@ -271,4 +278,4 @@ def _memory(
         "closed_activations / fvcore_activations: outputs of convolutions and linear layers (fvcore's "
         "ActivationCountAnalysis convention)",
     ]
-    _show(df, fmt, output, "activation memory", notes)
+    emit_results(df, fmt, output, "activation memory", notes)

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
-from octprof.cli.options import handle_errors
+from octprof.cli.options import handle_errors, memory_format_option
+from octprof.core.files import check_output
+from octprof.core.inputs import FLOAT_DTYPES, check_int, parse_dtype, parse_ints
 
 
 @click.command("calibrate")
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda or cuda:N.")
 @click.option("--dtype", default="float32", show_default=True, help="float32, float16, bfloat16 or float64.")
 @click.option("--threads", default=None, help="CPU thread counts to calibrate, e.g. 1,2 (default: current).")
-@click.option(
-    "--channels-last/--no-channels-last",
-    default=False,
-    show_default=True,
-    help="Calibrate channels-last kernels (as 'bench --channels-last' runs them).",
-)
-@click.option("--repeats", type=int, default=5, show_default=True, help="Timed rounds per micro-benchmark.")
+@memory_format_option
+@click.option("--repeats", type=int, default=5, show_default=True, help="Timed rounds per micro-benchmark, >= 1.")
 @click.option("--quick", is_flag=True, help="A handful of tiny shapes (seconds; for smoke tests, not for use).")
 @click.option(
     "--profile",
@@ -36,7 +35,7 @@ def calibrate(
     device: str,
     dtype: str,
     threads: str | None,
-    channels_last: bool,
+    channels_last: bool | None,
     repeats: int,
     quick: bool,
     profile_path: str | None,
@@ -45,18 +44,18 @@ def calibrate(
     """Time convolutions over a grid of generic shapes, memory-bound ops and tiny ops on this device, fit the
     latency model (peak multiply-accumulate rate and small-size efficiency per kind of convolution, memory
     bandwidth, per-kernel overhead) and write it to the device profile, atomically."""
-    from octprof.cli.bench import check_output, parse_ints
-    from octprof.core.errors import bad
     from octprof.core.fmt import render
     from octprof.latency import calibrate as run_calibrate
-    from octprof.latency import default_profile_path, save_profile
+    from octprof.latency import check_profile, save_profile
 
-    if repeats < 1:
-        raise bad("--repeats", repeats, "expected a positive number of rounds")
+    check_int(repeats, "--repeats", 1)
     counts = parse_ints(threads, "--threads") if threads else None
-    path = profile_path or default_profile_path()
-    if profile_path:
-        check_output(profile_path)
+    dtype = parse_dtype(dtype, "--dtype", FLOAT_DTYPES)
+    # the profile is read and rewritten at the end: a bad one must fail now, not after minutes of timing
+    path = check_profile(profile_path)
+    if profile_path is None:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)  # the default location's folder
+    check_output(path, "--profile")
     entries = run_calibrate(
         device,
         dtype,

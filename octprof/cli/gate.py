@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from octprof.cli.options import ALPHA_GRID, emit, format_option, handle_errors, output_option
+from octprof.cli.options import ALPHA_GRID, check_emit, emit, format_option, handle_errors, output_option
 from octprof.core.errors import bad
+from octprof.core.files import locked
 
 if TYPE_CHECKING:
     from octprof.gate import GateResult
@@ -78,30 +79,49 @@ def gate(
             "only with --update",
             "they choose the entries --update records",
         )
+    check_emit(output, fmt, inputs={"--baseline": baseline_path})
     if update:
-        exists = os.path.exists(baseline_path)
-        if not exists and not adding:
-            raise bad(
-                "--baseline",
-                baseline_path,
-                "no such file; to create it, name what to record",
-                "octprof gate --baseline FILE --update --arch NAME (or --zoo) [--alpha GRID]",
-            )
-        old = g.load(baseline_path) if exists else None
-        if old is not None:
-            result = g.check(old)
-            _report(result, show_all, fmt, output)
-            new = result.current
-        if adding:
-            fresh = g.create(adding, alpha, input_size=input_size)
-            new = g.merge(new, fresh) if old is not None else fresh
-        g.save(new, baseline_path)
-        click.echo(f"updated {baseline_path}: {len(new.entries)} entries", err=True)
+        # one update at a time: a second --update waits, then reads what the first wrote (no lost update)
+        with locked(baseline_path, "--baseline", notify=lambda msg: click.echo(msg, err=True)):
+            n = _update(g, baseline_path, adding, alpha, input_size, show_all, fmt, output)
+        click.echo(f"updated {baseline_path}: {n} entries", err=True)
         return
     result = g.check(baseline_path)
     _report(result, show_all, fmt, output)
     if not result.passed:
         raise click.ClickException(result.failure_message())
+
+
+def _update(
+    g: Any,
+    baseline_path: str,
+    adding: list[str],
+    alpha: list[float],
+    input_size: str | None,
+    show_all: bool,
+    fmt: str | None,
+    output: str | None,
+) -> int:
+    """Recompute (and extend) the baseline and write it; the number of entries written."""
+    exists = os.path.exists(baseline_path)
+    if not exists and not adding:
+        raise bad(
+            "--baseline",
+            baseline_path,
+            "no such file; to create it, name what to record",
+            "octprof gate --baseline FILE --update --arch NAME (or --zoo) [--alpha GRID]",
+        )
+    old = g.load(baseline_path, allow_empty=bool(adding)) if exists else None
+    new = None
+    if old is not None and old.entries:
+        result = g.check(old)
+        _report(result, show_all, fmt, output)
+        new = result.current
+    if adding:
+        fresh = g.create(adding, alpha, input_size=input_size)
+        new = g.merge(old if new is None else new, fresh) if old is not None else fresh
+    g.save(new, baseline_path)
+    return len(new.entries)
 
 
 def _report(result: GateResult, show_all: bool, fmt: str | None, output: str | None) -> None:

@@ -11,9 +11,10 @@ import click
 from octprof.cli.columns import columns_option, footnotes, is_data_format, select_columns
 from octprof.cli.options import emit, format_option, handle_errors, output_option
 from octprof.core.errors import bad
+from octprof.core.inputs import DTYPE_BYTES
 from octprof.core.layer import PATHS, OctConvSpec, layer_cost
 
-DTYPES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int8": 1}
+DTYPES = DTYPE_BYTES  # element type -> bytes, one table for every command
 COLUMNS = ("path", "note", "out_shape", "macs", "paper_flops", "fvcore_flops", "params", "act_elems")
 CHECK_COLUMNS = ("path", "note", "macs", "flops", "fvcore_flops", "fvcore", "flop_counter", "agree")
 PRESETS: dict[str, tuple[str, ...]] = {
@@ -103,7 +104,7 @@ def parse_kernel(text: str, dims: int = 2) -> int | tuple[int, ...]:
 @click.option("--batch", type=int, default=1, show_default=True)
 @click.option(
     "--dtype",
-    type=click.Choice(list(DTYPES)),
+    type=click.Choice(list(DTYPE_BYTES)),
     default="float32",
     show_default=True,
     help="Element type, for the byte counts.",

@@ -1,4 +1,5 @@
-"""Options shared by octprof's commands, and the one place where library errors become CLI errors."""
+"""The CLI helpers: options and helpers shared by octprof's commands (commands import them from here, never from
+each other), and the one place where library errors become CLI errors."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from typing import Any
 import click
 
 from octprof.core.errors import OctprofError
-from octprof.core.fmt import FORMATS, format_for_path, render, write_atomic
-from octprof.core.grid import parse_grid
+from octprof.core.files import STDOUT, check_output, write_atomic
+from octprof.core.fmt import FORMATS, format_for_path, render
+from octprof.core.inputs import parse_grid
 
 
 class AlphaGrid(click.ParamType):
@@ -48,8 +50,46 @@ def output_option(f: Callable[..., Any]) -> Callable[..., Any]:
         "-o",
         type=click.Path(dir_okay=False, writable=False),
         default=None,
-        help="Write to FILE (atomically) instead of the terminal.",
+        help="Write to FILE (atomically; through a symlink to its target; - for standard output) instead of the "
+        "terminal.  Its extension sets the format: .csv, .json, .md, .tex, .txt or none (a table).",
     )(f)
+
+
+def memory_format_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--channels-last/--nchw",
+        "channels_last",
+        default=None,
+        help="Memory format of models and inputs (default: channels-last on CPU, where octave networks' pooling "
+        "and upsampling are much faster; NCHW on CUDA).",
+    )(f)
+
+
+def busy_notes(threads: int) -> list[str]:
+    """The busy-machine warning for a timed run (any thread count): printed on stderr now, and returned as a note
+    for the results, which outlive the terminal."""
+    from octprof.measure import busy_warning
+
+    warning = busy_warning(threads)
+    if not warning:
+        return []
+    click.echo(f"warning: {warning}", err=True)
+    return [f"warning: {warning}"]
+
+
+def check_emit(
+    output: str | None,
+    fmt: str | None,
+    default: str = "table",
+    inputs: dict[str, Any] | None = None,
+    param: str = "--output",
+) -> None:
+    """Fail before any work when ``output`` cannot be written, its extension names no format (or another one
+    than ``--format``), or it is the same file as one of ``inputs`` (``{"--baseline": path}``)."""
+    if output is None:
+        return
+    check_output(output, param, inputs)
+    format_for_path(output, default, fmt, param)
 
 
 def emit(
@@ -60,15 +100,26 @@ def emit(
     title: str | None = None,
     notes: Sequence[str] = (),
 ) -> None:
-    """Render ``records`` and print them or write them to ``output`` atomically."""
-    if fmt is None:
-        fmt = format_for_path(output) if output else "table"
+    """Render ``records`` and print them, or write them to ``output`` atomically (``-``: standard output)."""
+    fmt = format_for_path(output, "table", fmt) if output else fmt or "table"
     text = render(records, fmt, columns=columns, title=title, notes=notes)
-    if output:
+    if output and output != STDOUT:
         write_atomic(output, text)
         click.echo(f"wrote {len(records)} rows to {output}", err=True)
     else:
         click.echo(text, nl=False)
+
+
+def emit_results(df: Any, fmt: str | None, output: str | None, title: str, notes: Sequence[str] = ()) -> None:
+    """Like :func:`emit`, for measurements (a DataFrame with ``attrs["machine"]``): the machine description goes
+    with the rows (CSV comment lines, a JSON object ``{machine, notes, rows}`` in a file, notes in text)."""
+    from octprof.measure import results_text, write_results
+
+    if output and output != STDOUT:
+        write_results(df, output, fmt, title=title, notes=notes)
+        click.echo(f"wrote {len(df)} rows to {output}", err=True)
+        return
+    click.echo(results_text(df, fmt or "table", title=title, notes=notes, json_records=True), nl=False)
 
 
 def handle_errors(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -77,6 +128,8 @@ def handle_errors(f: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(f)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
+            if kwargs.get("output") is not None and "fmt" in kwargs:  # a bad --output fails before any work
+                check_emit(kwargs["output"], kwargs["fmt"])
             return f(*args, **kwargs)
         except click.ClickException:
             raise

@@ -31,7 +31,12 @@ DEFINITIONS: tuple[tuple[str | tuple[str, ...], str], ...] = (
 
 
 @click.command("paper")
-@click.option("--table", "tables", multiple=True, help="Only these tables (e.g. 'Table 2'). Repeatable.")
+@click.option(
+    "--table",
+    "tables",
+    multiple=True,
+    help="Only this table: 2, 5, 6, 7 (or 'Table 2') or README (the official code's counts). Repeatable.",
+)
 @click.option(
     "--published",
     is_flag=True,

@@ -7,7 +7,8 @@ from typing import Any
 
 import click
 
-from octprof.cli.options import ALPHA_GRID, emit, handle_errors
+from octprof.cli.options import ALPHA_GRID, check_emit, emit, handle_errors
+from octprof.core import files
 
 CONVENTION_CHOICES = ("paper_flops", "macs", "fvcore_flops")
 
@@ -53,11 +54,14 @@ def _common(default_convention: str) -> Callable[[Callable[..., Any]], Callable[
     return deco
 
 
-def _start(output: str) -> None:
-    """Refuse an output format matplotlib cannot write before any work is done."""
+def _start(output: str, data_path: str | None, **inputs: str | None) -> None:
+    """Before any work: refuse a figure format matplotlib cannot write, a --data file that cannot be written,
+    and an output that is the same file as another output or an input (it would be overwritten)."""
     from octprof.plots import check_output
 
     check_output(output)
+    files.check_output(output, "--output", {f"--{k}": v for k, v in inputs.items()})
+    check_emit(data_path, None, inputs={"--output": output, **{f"--{k}": v for k, v in inputs.items()}}, param="--data")
 
 
 def _finish(fig: Any, output: str, dpi: int, data_path: str | None) -> None:
@@ -102,7 +106,7 @@ def tradeoff_cmd(
     """Accuracy against cost (log axis): one line per architecture, alpha by each point, alpha = 0 with a black edge."""
     from octprof.plots import tradeoff
 
-    _start(output)
+    _start(output, data_path, results=results)
     fig = tradeoff(
         results,
         convention=convention,
@@ -154,7 +158,7 @@ def gains_cmd(
     """Relative FLOPs and feature-map memory against alpha: Table 1's curves and each network's points."""
     from octprof.plots import gains
 
-    _start(output)
+    _start(output, data_path, bench=bench)
     fig = gains(
         list(archs),
         alpha,
@@ -205,7 +209,7 @@ def breakdown_cmd(
     """Stacked bars of cost per path (h2h, h2l, l2h, l2l, glue, vanilla conv, other) per stage or convolution."""
     from octprof.plots import breakdown
 
-    _start(output)
+    _start(output, data_path)
     fig = breakdown(
         arch,
         alpha,

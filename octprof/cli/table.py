@@ -7,7 +7,7 @@ import click
 from octprof.cli.columns import columns_option, footnotes, is_data_format, select_columns
 from octprof.cli.options import ALPHA_GRID, emit, format_option, handle_errors, output_option
 from octprof.core.errors import bad
-from octprof.gate import parse_input_size
+from octprof.core.inputs import parse_input_size
 from octprof.progress import progress
 
 # The compact default fits 120 characters for every zoo network (resnet200's macs, resnext101_32x4d's name).

@@ -2,6 +2,8 @@
 
 Layer specifications, per-path closed forms returning integers, relative gains (the paper's Table 1),
 the per-op rule registry and the α plan over an op graph all live here, so that pricing never needs torch.
+So do the parsing and validation of user input (``octprof.core.inputs``: sizes, element types, integer lists,
+α grids, architecture names), rendering (``octprof.core.fmt``) and safe file writing (``octprof.core.files``).
 """
 
 from octprof.core.errors import OctprofError, bad

@@ -1,5 +1,6 @@
-"""Render records (lists of flat dicts) as a text table, Markdown, CSV, JSON or LaTeX, and write files
-atomically.  Pure Python, so that commands which need no torch or pandas stay light."""
+"""Render records (lists of flat dicts) as a text table, Markdown, CSV, JSON or LaTeX, and say which format a
+file name implies (files are written by :mod:`octprof.core.files`, whose ``write_atomic`` is re-exported here).
+Pure Python, so that commands which need no torch or pandas stay light."""
 
 from __future__ import annotations
 
@@ -9,12 +10,12 @@ import io
 import json
 import math
 import os
-import tempfile
 import textwrap
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from octprof.core.errors import bad
+from octprof.core.files import write_atomic
 
 FORMATS: tuple[str, ...] = ("table", "markdown", "csv", "json", "latex")
 #: Footnotes under a text table wrap at this width (a wide terminal; the compact tables fit it too).
@@ -133,34 +134,39 @@ def render(
     return "\n".join(out) + "\n"
 
 
-def write_atomic(path: str | os.PathLike[str], data: str | bytes) -> None:
-    """Write ``data`` to ``path`` so that the file is either the old one or the whole new one, never half:
-    write a temporary file in the same folder, flush it to disk, then rename it over ``path``."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise bad("output", path, f"folder {folder!r} does not exist")
-    if not os.access(folder, os.W_OK):
-        raise bad("output", path, f"folder {folder!r} is not writable")
-    mode = "wb" if isinstance(data, bytes) else "w"
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, mode, **({} if mode == "wb" else {"encoding": "utf-8", "newline": ""})) as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if os.path.exists(path):
-            os.chmod(tmp, os.stat(path).st_mode & 0o777)
-        else:
-            os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+#: Output formats by file extension; a name without an extension (or ``.txt``) is a text table.
+EXTENSIONS: dict[str, str] = {
+    ".csv": "csv",
+    ".json": "json",
+    ".md": "markdown",
+    ".tex": "latex",
+    ".txt": "table",
+    "": "table",
+}
 
 
-def format_for_path(path: str, default: str = "table") -> str:
-    """The format implied by a file's extension (``.csv``, ``.json``, ``.md``, ``.tex``), else ``default``."""
-    ext = os.path.splitext(path)[1].lower()
-    return {".csv": "csv", ".json": "json", ".md": "markdown", ".tex": "latex"}.get(ext, default)
+def format_for_path(path: str, default: str = "table", fmt: str | None = None, param: str = "--output") -> str:
+    """The format to write ``path`` in: ``fmt`` when given, else the one its extension implies (``.csv``,
+    ``.json``, ``.md``, ``.tex``; ``.txt`` or none: ``default``).  An unknown extension without ``fmt``, or an
+    extension that says another format than ``fmt``, is a one-line error: ``out.xlsx`` never receives text."""
+    if fmt is not None and fmt not in FORMATS:
+        raise bad("--format", fmt, f"expected one of {', '.join(FORMATS)}")
+    if path == "-":
+        return fmt or default
+    ext = os.path.splitext(os.path.basename(path))[1].lower()
+    implied = EXTENSIONS.get(ext)
+    if implied == "table":
+        implied = default
+    known = ", ".join(e for e in EXTENSIONS if e) + " or none"
+    if fmt is None:
+        if implied is None:
+            raise bad(
+                param, path, f"unknown extension {ext!r}; expected {known}", "or give --format with a matching name"
+            )
+        return implied
+    if ext in EXTENSIONS and ext not in ("", ".txt") and implied != fmt:
+        raise bad(param, path, f"the extension says {implied} but --format is {fmt}; expected matching ones")
+    return fmt
+
+
+__all__ = ["EXTENSIONS", "FORMATS", "format_for_path", "render", "write_atomic"]

@@ -10,7 +10,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from octprof.core.errors import bad
-from octprof.gate import check_arch, parse_input_size
+from octprof.core.inputs import check_arch, parse_input_size
 from octprof.plots.common import (
     CATEGORIES,
     CONVENTIONS,

@@ -14,7 +14,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from octprof.core.errors import bad
-from octprof.core.fmt import write_atomic
+from octprof.core.files import write_atomic
 
 #: One column of a two-column paper, in inches.
 COLUMN_WIDTH = 3.5

@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from octprof.core.errors import bad
-from octprof.gate import parse_input_size
+from octprof.core.inputs import parse_input_size
 from octprof.plots.common import OPTIONAL_RESULT_COLUMNS, RESULT_COLUMNS
 
 

@@ -11,8 +11,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from octprof.core.gains import flops_ratio, memory_ratio
-from octprof.core.grid import parse_grid
-from octprof.gate import check_arch, parse_input_size
+from octprof.core.inputs import check_arch, parse_grid, parse_input_size
 from octprof.plots.common import (
     FONT,
     TINY,

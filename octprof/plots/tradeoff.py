@@ -14,7 +14,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from octprof.core.errors import bad
-from octprof.gate import check_arch, parse_input_size, size_text
+from octprof.core.inputs import check_arch, parse_input_size, size_text
 from octprof.plots.common import (
     BASELINE_COLOUR,
     CONVENTIONS,
