@@ -126,7 +126,10 @@ def test_paper_cli_accepts_every_spelling(monkeypatch):
 
     def fake_compare(tables, progress=None):
         asked.append(tables)
-        return [{"table": t, "arch": "x", "status": "ok"} for t in tables]
+        return [
+            {"table": t, "arch": "x", "metric": "GFLOPs", "published": 1.0, "octprof": 1.0, "status": "ok", "why": ""}
+            for t in tables
+        ]
 
     monkeypatch.setattr(paper, "compare", fake_compare)
     r = run("paper", "--table", "2", "--table", "table 2", "--table", "Table 5", "--format", "json")

@@ -60,9 +60,9 @@ def paper(
     status: ok = within the paper's rounding in the paper's convention (paper_flops); ok (macs_pool) = within
     rounding when activations are not counted; explained [n] = a known difference, said in footnote n (or in a
     'why' column with --explain).  --published lists what the paper prints without pricing anything."""
-    from octprof.paper import paper_results
+    from octprof.paper import paper_results, table_name
 
-    tables = _tables(tables, list(dict.fromkeys(r["table"] for r in paper_results())))
+    tables = tuple(dict.fromkeys(table_name(t) for t in tables))  # 2, 'table 2', 'Table 2' name one table
     if published:
         rows = [r for r in paper_results() if not tables or r["table"] in tables]
         avail = [*PUBLISHED_COLUMNS, "source", "notes"]
@@ -78,21 +78,6 @@ def paper(
         raise click.ClickException(f"--table: no published counts (GFLOPs or parameters) in {', '.join(tables)}")
     cols, notes = _report(rows, columns_text, explain, is_data_format(fmt, output))
     emit(rows, fmt, output, cols, notes=notes)
-
-
-def _tables(given: tuple[str, ...], known: list[str]) -> tuple[str, ...]:
-    """``2``, ``table 2`` and ``Table 2`` all name Table 2; anything else is a one-line error listing the tables."""
-    by_key = {k.lower(): k for k in known}
-    by_key.update({k.split()[-1].lower(): k for k in known if k.lower().startswith("table ")})
-    out = []
-    for t in given:
-        key = " ".join(t.split()).lower()
-        if key not in by_key:
-            raise click.BadParameter(
-                f"{t!r}; expected one of {', '.join(known)} (or just the table number)", param_hint="--table"
-            )
-        out.append(by_key[key])
-    return tuple(dict.fromkeys(out))
 
 
 _SOURCES = "sources: the 'source' field of octprof/data/paper_results.csv (Chen et al. 2019 and the official README)"

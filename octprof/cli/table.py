@@ -124,6 +124,14 @@ def _unpriced(counts: dict[str, int], notes: list[str], strict: bool) -> None:
     default=None,
     help="Stride 2 by average pooling (the paper) or strided convs (default: the preset's).",
 )
+@click.option(
+    "--odd-size",
+    type=click.Choice(["vanilla", "ceil"]),
+    default="vanilla",
+    show_default=True,
+    help="Maps of odd size: kept vanilla (the official code) or split with ceil-mode pooling and exact "
+    "upsampling (299-pixel Inception/Xception, SqueezeNet convert).",
+)
 @columns_option(PRESETS, "--columns gains,act_bytes or --columns all")
 @click.option("--per-layer", is_flag=True, help="One row per layer (of one network at one α).")
 @click.option(
@@ -155,6 +163,7 @@ def table(
     batch: int,
     vanilla: tuple[str, ...],
     stride_rule: str | None,
+    odd_size: str,
     columns_text: str | None,
     per_layer: bool,
     jobs: int,
@@ -187,7 +196,8 @@ def table(
 
         if len(names) != 1 or len(alpha) != 1:
             raise bad("--per-layer", f"{len(names)} networks x {len(alpha)} alphas", "expected one network, one α")
-        an = Network(names[0], size, batch, vanilla=vanilla, stride_rule=stride_rule).analyze(alpha[0])
+        net = Network(names[0], size, batch, vanilla=vanilla, stride_rule=stride_rule, odd_size=odd_size)
+        an = net.analyze(alpha[0])
         df = an.by_layer()
         cols = select_columns(
             columns_text, list(df.columns), LAYER_COLUMNS, LAYER_PRESETS, data=is_data_format(fmt, output)
@@ -211,6 +221,7 @@ def table(
         check=check,
         progress=lambda it: progress(it, total=len(it), desc="pricing", unit="net×α"),
         jobs=jobs,
+        odd_size=odd_size,
     )
     cols = select_columns(
         columns_text,
