@@ -67,12 +67,13 @@ def published_tables() -> list[str]:
     return list(dict.fromkeys(r["table"] for r in _read() if r["gflops"] or r["params_m"]))
 
 
-def table_name(text: str, param: str = "--table") -> str:
+def table_name(text: str, param: str = "--table", allowed: list[str] | None = None) -> str:
     """The table ``text`` names, as the data spells it: ``2``, ``table 2``, ``Table2`` → ``'Table 2'``;
-    ``readme`` → ``'README'``.  Anything else is a one-line error listing the allowed values."""
+    ``readme`` → ``'README'``.  Anything else is a one-line error listing the allowed values (default: the tables
+    that publish counts)."""
     from octprof.core.errors import bad
 
-    allowed = published_tables()
+    allowed = published_tables() if allowed is None else allowed
     key = "".join(str(text).split()).lower()
     for name in allowed:
         short = "".join(name.split()).lower()

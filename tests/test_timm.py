@@ -72,3 +72,24 @@ def test_timm_names_resolve_and_unknown_names_are_refused():
 
     with pytest.raises(OctprofError, match=r"arch: got 'timm:resnet5O'.*no such timm model.*resnet50"):
         Network("timm:resnet5O")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "size"), [("inception_v3", 139), ("legacy_xception", 139)])
+def test_timm_odd_sizes_convert_with_ceil(name, size):
+    """At odd map sizes (139 → 69 → 34 → ... in Inception) the official layout keeps most convs vanilla; with
+    ``odd_size="ceil"`` most convert, and the octave network still counts exactly."""
+    torch.manual_seed(0)
+    vanilla = Network(f"timm:{name}", input_size=size).analyze(0.5)
+    net = Network(f"timm:{name}", input_size=size, odd_size="ceil")
+    a = net.analyze(0.5)
+    assert len(a.plan.octave_layers()) > 2 * len(vanilla.plan.octave_layers())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnpricedWarning)
+        t = a.total()
+    octave = a.octify()
+    x = torch.randn(net.captured.input_shape, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad(), FlopCounterMode(display=False) as fc:
+        octave(x)
+    assert fc.get_total_flops() == 2 * t["macs"]
+    assert sum(p.numel() for p in octave.parameters()) == t["params"] == net.param_count

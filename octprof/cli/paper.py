@@ -62,7 +62,9 @@ def paper(
     'why' column with --explain).  --published lists what the paper prints without pricing anything."""
     from octprof.paper import paper_results, table_name
 
-    tables = tuple(dict.fromkeys(table_name(t) for t in tables))  # 2, 'table 2', 'Table 2' name one table
+    # 2, 'table 2', 'Table 2' name one table; --published also lists tables of accuracies only (Figure 4)
+    known = list(dict.fromkeys(r["table"] for r in paper_results())) if published else None
+    tables = tuple(dict.fromkeys(table_name(t, allowed=known) for t in tables))
     if published:
         rows = [r for r in paper_results() if not tables or r["table"] in tables]
         avail = [*PUBLISHED_COLUMNS, "source", "notes"]

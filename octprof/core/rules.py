@@ -30,8 +30,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
+from octprof.core.errors import bad
 from octprof.core.graph import OpNode, Shape, numel
-from octprof.core.layer import OctConvSpec, layer_cost
+from octprof.core.layer import OctConvSpec, conv_output_size, layer_cost
 
 # -- splits of one tensor ---------------------------------------------------------------------------------
 
@@ -418,6 +419,7 @@ class Conv(OctaveLayer):
         return "geometry", "input is not a 4-d map"
 
     def spec(self, node: OpNode, ins: TensorSplit, out: TensorSplit, options: Any, dtype_bytes: int) -> OctConvSpec:
+        self._check_fits(node, options)
         a = node.attrs
         n, cin, h, w = node.in_shapes[0]
         return OctConvSpec(
@@ -438,6 +440,25 @@ class Conv(OctaveLayer):
             options.stride_rule,
             odd_size=options.odd_size,
         )
+
+    @staticmethod
+    def _check_fits(node: OpNode, options: Any) -> None:
+        """A stride-2 octave layer that pools first (the paper's rule) must give the vanilla conv's output size; a
+        conv without enough padding gives one pixel less (e.g. 3×3, no padding: 38 → 18, but 19 → 17 after pooling)."""
+        a = node.attrs
+        if a["stride"][0] != 2 or options.stride_rule != "pool":
+            return
+        _, _, h, w = node.in_shapes[0]
+        _, _, ho, wo = node.out_shape  # type: ignore[misc]
+        half = (lambda x: -(-x // 2)) if options.odd_size == "ceil" else (lambda x: x // 2)
+        (kh, kw), (ph, pw), (dh, dw) = a["kernel_size"], a["padding"], a["dilation"]
+        got = (conv_output_size(half(h), kh, ph, dh, 1), conv_output_size(half(w), kw, pw, dw, 1))
+        if got != (ho, wo):
+            raise bad(
+                "stride_rule",
+                "pool",
+                f"pooling then a stride-1 conv gives {got[0]}x{got[1]} where the conv gives {ho}x{wo}",
+            )
 
     def gemm(self, node: OpNode) -> dict[str, int]:
         a = node.attrs
