@@ -124,6 +124,20 @@ def _columns(text: str | None, df: Any) -> list[str] | None:
     help="Build the real octave network and count it with fvcore and "
     "FlopCounterMode; adds their counts and an agreement column.",
 )
+@click.option(
+    "--mode",
+    type=click.Choice(["infer", "train"]),
+    default="infer",
+    show_default=True,
+    help="infer: inference cost; train: training MACs (forward + backward) and training memory.",
+)
+@click.option(
+    "--optimizer",
+    type=click.Choice(["sgd", "momentum", "adam"]),
+    default=None,
+    help="With --mode train: the optimizer whose state is counted (default momentum).",
+)
+@click.option("--dtype", default=None, help="With --mode train: float32 (default), float16, bfloat16 or float64.")
 @format_option
 @output_option
 @handle_errors
@@ -140,6 +154,9 @@ def table(
     jobs: int,
     strict: bool,
     check: bool,
+    mode: str,
+    optimizer: str | None,
+    dtype: str | None,
     fmt: str | None,
     output: str | None,
 ) -> None:
@@ -148,6 +165,9 @@ def table(
 
     if batch < 1:
         raise bad("--batch", batch, "expected an integer >= 1")
+    for name, value in (("--optimizer", optimizer), ("--dtype", dtype)):
+        if value is not None and mode != "train":
+            raise bad(name, value, "only with --mode train")
     names: list[str] = []
     for a in archs:
         if a == "all":
@@ -162,6 +182,12 @@ def table(
     if not names:
         raise bad("--arch", None, "give at least one --arch NAME or --model MODULE:FACTORY", "see 'octprof list'")
     size = parse_input_size(input_size, "--input-size")
+    if mode == "train":
+        from octprof.cli.train_mode import train_report
+
+        opts = dict(size=size, batch=batch, vanilla=vanilla, stride_rule=stride_rule, check=check, fmt=fmt)
+        train_report(names, alpha, optimizer or "momentum", dtype or "float32", per_layer, columns, output, **opts)
+        return
     if per_layer:
         from octprof.analysis import Network
 

@@ -1,0 +1,456 @@
+"""Training cost of octave networks in closed form: multiply-accumulates of a training step and its memory.
+
+**Training MACs** = the forward pass + the two backward GEMMs of every convolution (each octave path and each
+vanilla conv) and every linear layer, as autograd runs them:
+
+- *grad-input* (``convolution_backward`` with ``output_mask[0]``, or ``mm(grad, W)`` for a linear layer): the
+  same multiply-accumulates as the forward op, and only when the op's input requires grad.  The network input does
+  not, so the stem conv (and any conv that reads the image through pooling) computes no grad-input;
+- *grad-weight* (``output_mask[1]``, or ``mm(grad.T, x)``): the same multiply-accumulates as the forward op,
+  always (every parameter requires grad);
+- bias gradients are sums over the batch and the pixels: additions, 0 MACs;
+- pooling, upsampling, batch norm, activations, additions and products have element-wise backward passes:
+  0 MACs.
+
+``torch.utils.flop_counter.FlopCounterMode`` counts the grad-input of a convolution as the forward op, and its
+grad-weight as a convolution of the input with the output gradient *without the groups*: N·Ho·Wo·k²·Cin·Cout,
+that is ``groups`` × the forward op (32× for a ResNeXt 3×3 conv, C× for a depthwise one).  ``flop_counter_*``
+columns follow that convention, so that they equal FlopCounterMode on a real forward + backward pass exactly; the
+``*_macs`` columns count the arithmetic the kernels do.  Ops the closed form prices by FlopCounterMode's forward
+count (matmul, attention, transposed or 1-D/3-D convs) have no backward price here: they are listed in
+``backward_unmodelled``.
+
+**Training memory** = weights + buffers (batch-norm running statistics) + gradients (one per parameter, in the
+parameters' dtype) + optimizer state + the input batch + the activations autograd saves for the backward pass
+(:mod:`octprof.memory`, exact by PyTorch's derivative formulas for the ops it knows).  Optimizer state, as
+``torch.optim`` keeps it: plain SGD nothing; SGD with momentum one ``momentum_buffer`` per parameter; Adam /
+AdamW ``exp_avg`` and ``exp_avg_sq`` per parameter (``amsgrad`` a third), plus a float32 ``step`` scalar per
+parameter tensor, kept on the CPU unless ``capturable`` or ``fused`` (4 bytes each: left out of the total).  All
+of these coexist at the end of a forward pass whose previous step kept its gradients; workspaces (cuDNN, im2col),
+the allocator's caching and the gradients of activations in flight during backward are not in the model.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterable, Sequence
+from importlib import resources
+from typing import Any
+
+from octprof.core.errors import bad
+
+__all__ = [
+    "OPTIMIZERS",
+    "backward_rows",
+    "observe_training",
+    "optimizer_state_bytes",
+    "paper_training",
+    "requires_grad",
+    "train_cost",
+    "train_layers",
+    "train_table",
+]
+
+# Copies of the parameters each optimizer keeps (torch.optim's state per parameter).
+OPTIMIZERS: dict[str, int] = {"sgd": 0, "momentum": 1, "adam": 2}
+MIB = 2**20
+_PATHS = ("h2h", "h2l", "l2h", "l2l")
+
+
+def _check_optimizer(optimizer: str) -> int:
+    if optimizer not in OPTIMIZERS:
+        raise bad("--optimizer", optimizer, f"expected one of {', '.join(OPTIMIZERS)}")
+    return OPTIMIZERS[optimizer]
+
+
+# -- which tensors require grad ------------------------------------------------------------------------------------
+
+
+def requires_grad(analysis: Any) -> dict[str, bool]:
+    """``{node name: whether its output requires grad}`` in a training step: the network input does not; an op
+    with parameters (or reading one) does; any other op does when one of its inputs does (``detach`` never)."""
+    g = analysis.plan.graph
+    with_params = {r["node"] for r in analysis.rows if r.get("params") and r.get("node")}
+    modules = {g[n].module for n in with_params if n in g.by_name and g[n].op == "call_module"}
+    out: dict[str, bool] = {}
+    for n in g:
+        if n.kind == "input" or str(n.target).rsplit(".", 1)[-1] in ("detach", "detach_"):
+            out[n.name] = False
+            continue
+        own = n.name in with_params or (n.op == "call_module" and n.module in modules)
+        out[n.name] = own or any(out.get(i, False) for i in n.inputs)
+    return out
+
+
+# -- training MACs -------------------------------------------------------------------------------------------------
+
+
+def backward_rows(analysis: Any) -> list[dict[str, Any]]:
+    """One row per convolution path (octave paths, vanilla convs) and linear layer: its forward ``macs``,
+    ``grad_input_macs`` (0 where its input does not require grad), ``grad_weight_macs``, ``train_macs`` (their
+    sum), ``groups`` and FlopCounterMode's count of the three (``flop_counter_flops``: 2 × (forward + grad-input
+    + groups × grad-weight))."""
+    from octprof.core.layer import layer_cost
+
+    plan = analysis.plan
+    g = plan.graph
+    grad = requires_grad(analysis)
+    path_groups: dict[str, dict[str, int]] = {}
+    out: list[dict[str, Any]] = []
+    for r in analysis.rows:
+        if r["op"] not in ("conv2d", "linear") or not r["macs"] or r.get("node") not in g.by_name:
+            continue
+        node = g[r["node"]]
+        groups = 1
+        if r["op"] == "conv2d":
+            cp = plan.convs.get(node.name)
+            if r["path"] in _PATHS and cp is not None and cp.spec is not None:
+                if node.name not in path_groups:
+                    path_groups[node.name] = {c.path: c.groups for c in layer_cost(cp.spec).rows if c.path in _PATHS}
+                groups = path_groups[node.name][r["path"]]
+            else:
+                groups = int(node.attrs.get("groups", 1))
+        macs = int(r["macs"])
+        gi = macs if node.inputs and grad.get(node.inputs[0], False) else 0
+        gw = macs
+        out.append(
+            {
+                "layer": r["layer"],
+                "op": r["op"],
+                "path": r["path"],
+                "groups": groups,
+                "macs": macs,
+                "grad_input_macs": gi,
+                "grad_weight_macs": gw,
+                "train_macs": macs + gi + gw,
+                "flop_counter_flops": 2 * (macs + gi + groups * gw),
+                "node": node.name,
+            }
+        )
+    return out
+
+
+def train_layers(analysis: Any) -> Any:
+    """:func:`backward_rows` as a DataFrame (one row per conv path and linear layer)."""
+    import pandas as pd
+
+    return pd.DataFrame(backward_rows(analysis))
+
+
+def _unmodelled(analysis: Any) -> dict[str, int]:
+    """Ops with multiply-accumulates whose backward the closed form does not price, by op."""
+    out: dict[str, int] = {}
+    for r in analysis.rows:
+        if r["macs"] and r["op"] not in ("conv2d", "linear"):
+            out[r["op"]] = out.get(r["op"], 0) + 1
+    return out
+
+
+# -- training memory -----------------------------------------------------------------------------------------------
+
+
+def buffer_bytes(analysis: Any) -> int:
+    """Bytes of the octave network's buffers: the traced network's (floating ones in the network's dtype), plus
+    one ``num_batches_tracked`` counter (int64) for every batch norm that runs as two per-frequency norms."""
+    db = analysis.plan.graph.dtype_bytes
+    gm = analysis.captured.gm
+    total = 0
+    for b in gm.buffers():
+        total += b.numel() * (db if b.is_floating_point() else b.element_size())
+    for n in analysis.plan.graph:
+        s = analysis.plan.splits.get(n.name)
+        if n.kind != "batch_norm" or n.op != "call_module" or s is None or not s.split or not (s.high and s.low):
+            continue
+        try:
+            bn = gm.get_submodule(n.module)
+        except AttributeError:
+            continue
+        counter = getattr(bn, "num_batches_tracked", None)
+        if counter is not None:
+            total += counter.element_size()
+    return total
+
+
+def optimizer_state_bytes(weight_bytes: int, optimizer: str) -> int:
+    """Bytes of ``torch.optim`` state on the device: 0 (sgd), 1 (momentum) or 2 (adam) copies of the weights."""
+    return _check_optimizer(optimizer) * weight_bytes
+
+
+def train_cost(analysis: Any, optimizer: str = "momentum") -> dict[str, Any]:
+    """Training MACs and memory of one planned network (batch and dtype are the analysis's)."""
+    from octprof.memory import memory_model
+
+    _check_optimizer(optimizer)
+    rows = backward_rows(analysis)
+    t = analysis.total(warn=False)
+    fwd_other = t["macs"] - sum(r["macs"] for r in rows)  # ops priced by FlopCounterMode's forward count
+    gi = sum(r["grad_input_macs"] for r in rows)
+    gw = sum(r["grad_weight_macs"] for r in rows)
+    db = analysis.plan.graph.dtype_bytes
+    weights = t["params"] * db
+    summary = memory_model(analysis).summary()
+    parts = {
+        "weight_bytes": weights,
+        "buffer_bytes": buffer_bytes(analysis),
+        "grad_bytes": weights,
+        "optimizer_bytes": optimizer_state_bytes(weights, optimizer),
+        "input_bytes": summary["input_bytes"],
+        "saved_bytes": summary["saved_bytes"],
+    }
+    total = sum(parts.values())
+    unmodelled = _unmodelled(analysis)
+    return {
+        "macs": t["macs"],
+        "grad_input_macs": gi,
+        "grad_weight_macs": gw,
+        "train_macs": t["macs"] + gi + gw,
+        "train_flops": 2 * (t["macs"] + gi + gw),
+        "flop_counter_train_flops": sum(r["flop_counter_flops"] for r in rows) + 2 * fwd_other,
+        "params": t["params"],
+        **parts,
+        "saved_exact": summary["saved_exact"],
+        "train_mem_bytes": total,
+        "train_mem_mib": round(total / MIB, 1),
+        "backward_unmodelled": ", ".join(f"{k} ×{v}" for k, v in sorted(unmodelled.items())),
+    }
+
+
+# -- observations --------------------------------------------------------------------------------------------------
+
+
+def _sum_outputs(out: Any) -> Any:
+    import torch
+
+    if isinstance(out, torch.Tensor):
+        return out.float().sum()
+    if isinstance(out, (tuple, list)):
+        parts = [_sum_outputs(o) for o in out if o is not None]
+        parts = [p for p in parts if p is not None]
+        return sum(parts[1:], parts[0]) if parts else None
+    if isinstance(out, dict):
+        return _sum_outputs(list(out.values()))
+    return None
+
+
+def observe_training(
+    analysis: Any, device: str = "meta", optimizer: str | None = None, seed: int = 0
+) -> dict[str, int | None]:
+    """One real training step of the octave network (reference ``OctConv2d``, train mode) at the analysis's batch
+    and dtype: forward under ``saved_tensors_hooks`` and forward + backward under ``FlopCounterMode``.
+
+    Returns ``flop_counter_train_flops`` (total), ``flop_counter_forward_flops`` / ``..._backward_flops`` (by
+    aten op: convolution / addmm / mm of the forward, convolution_backward and mm of the backward),
+    ``observed_saved_bytes`` (distinct storages packed for backward; parameters, buffers and the input left out),
+    ``observed_weight_bytes`` + ``observed_buffer_bytes`` (the network's parameters and buffers),
+    ``observed_grad_bytes`` (every ``.grad`` after backward) and, with ``optimizer``, ``observed_optimizer_bytes``
+    (the tensors of ``torch.optim``'s state after one step, the Adam ``step`` scalars left out).  ``device="meta"``
+    allocates nothing (any size runs in seconds); storages are told apart by their storage object, so the saved
+    bytes are the same as on a real device."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from octprof.convert import octify_captured
+    from octprof.prove import meta_copy
+
+    dt = analysis.captured.dtype
+    dev = torch.device(device)
+    on_meta = dev.type == "meta"
+    net = octify_captured(meta_copy(analysis.captured.gm), analysis.plan) if on_meta else analysis.octify()
+    net = net.to(device=dev, dtype=dt).train()
+    if dev.type == "meta":
+        x = torch.empty(analysis.captured.input_shape, device=dev, dtype=dt)
+    else:
+        gen = torch.Generator().manual_seed(seed)
+        x = torch.randn(analysis.captured.input_shape, generator=gen).to(device=dev, dtype=dt)
+
+    def key(t: Any) -> int:
+        return t.untyped_storage()._cdata  # the storage itself: views share it, on every device
+
+    skip = {key(t) for t in (*net.parameters(), *net.buffers(), x)}
+    storages: dict[int, int] = {}
+    keep: list[Any] = []
+
+    def pack(t: Any) -> Any:
+        k = key(t)
+        if k not in skip:
+            storages[k] = t.untyped_storage().nbytes()
+            keep.append(t)  # a storage stays alive (and its address unique) until backward
+        return t
+
+    opt = None
+    if optimizer is not None:
+        copies = _check_optimizer(optimizer)
+        params = list(net.parameters())
+        opt = (
+            torch.optim.SGD(params, lr=0.1)
+            if copies == 0
+            else torch.optim.SGD(params, lr=0.1, momentum=0.9)
+            if copies == 1
+            else torch.optim.Adam(params, lr=1e-3)
+        )
+    with FlopCounterMode(display=False) as fwd:
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+            out = net(x)
+        loss = _sum_outputs(out)
+    del out
+    if loss is None:
+        raise bad("model", analysis.source.name, "its output holds no tensor to train on")
+    with FlopCounterMode(display=False) as bwd:
+        loss.backward()
+    keep.clear()
+    result: dict[str, int | None] = {
+        "flop_counter_train_flops": int(fwd.get_total_flops() + bwd.get_total_flops()),
+        "flop_counter_forward_flops": int(fwd.get_total_flops()),
+        "flop_counter_backward_flops": int(bwd.get_total_flops()),
+        "observed_saved_bytes": sum(storages.values()),
+        "observed_weight_bytes": sum(p.nbytes for p in net.parameters()),
+        "observed_buffer_bytes": sum(b.nbytes for b in net.buffers()),
+        "observed_grad_bytes": sum(p.grad.nbytes for p in net.parameters() if p.grad is not None),
+        "observed_optimizer_bytes": None,
+    }
+    if opt is not None:
+        opt.step()
+        result["observed_optimizer_bytes"] = sum(
+            v.nbytes
+            for state in opt.state.values()
+            for name, v in state.items()
+            if isinstance(v, torch.Tensor) and name != "step"
+        )
+    return result
+
+
+# -- the paper's published training memory -------------------------------------------------------------------------
+
+
+def paper_training() -> list[dict[str, Any]]:
+    """The paper's Table 7 training memory (``octprof/data/paper_training.csv``), with its source."""
+    text = resources.files("octprof.data").joinpath("paper_training.csv").read_text(encoding="utf-8")
+    out = []
+    for r in csv.DictReader(io.StringIO(text)):
+        out.append(
+            {
+                **r,
+                "alpha": float(r["alpha"]),
+                "input_size": int(r["input_size"]),
+                "batch": int(r["batch"]),
+                "memory_mb": int(r["memory_mb"]),
+            }
+        )
+    return out
+
+
+PAPER_NOTE = (
+    "paper_mb: the paper's Table 7, training memory measured on one V100 with MXNet (a process's device memory: "
+    "workspaces, allocator caching and cuDNN included), a different quantity from train_mem_mib, the closed-form "
+    "state of one step (MiB = 2^20 bytes)"
+)
+
+
+# -- a table over architectures and α ------------------------------------------------------------------------------
+
+
+def train_table(
+    archs: Sequence[Any] | Any,
+    alphas: Any = (0.0, 0.125, 0.25, 0.5, 0.75),
+    input_size: Any = None,
+    batch: int = 1,
+    dtype: Any = "float32",
+    optimizer: str = "momentum",
+    vanilla: Sequence[str] = (),
+    stride_rule: str | None = None,
+    check: bool = False,
+    check_device: str = "meta",
+    progress: Callable[[Iterable[Any]], Iterable[Any]] | None = None,
+) -> Any:
+    """One row per (architecture, α): training MACs and training memory at ``batch`` and ``dtype`` with
+    ``optimizer`` (see the module docstring), ``train_macs_rel`` / ``train_mem_rel`` relative to α = 0 of the same
+    network, and the paper's Table 7 figure (``paper_mb``) where the row is one of its models.  ``check`` runs one
+    training step of the real octave network (:func:`observe_training`, on ``check_device``) and adds its counts
+    and an ``agree`` column: FlopCounterMode's total equals ``flop_counter_train_flops``, and the saved, weight,
+    buffer, gradient and optimizer bytes equal the closed form's.
+
+    ``df.attrs["notes"]``: lines explaining the columns."""
+    import pandas as pd
+
+    from octprof.analysis import Network
+    from octprof.core.grid import parse_grid
+    from octprof.measure import DTYPES
+
+    if isinstance(archs, str) or not isinstance(archs, Sequence):
+        archs = [archs]
+    grid = parse_grid(alphas) if not isinstance(alphas, (list, tuple)) else parse_grid(list(alphas))
+    _check_optimizer(optimizer)
+    dtype_name = dtype if isinstance(dtype, str) else {v: k for k, v in DTYPES.items()}.get(dtype, "")
+    if dtype_name not in DTYPES:
+        raise bad("--dtype", str(dtype), f"expected one of {', '.join(DTYPES)}")
+    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+        raise bad("--batch", batch, "expected an integer >= 1")
+    paper = paper_training()
+    rows: list[dict[str, Any]] = []
+    jobs = list(archs)
+    for arch in progress(jobs) if progress else jobs:
+        net = Network(arch, input_size, batch, dtype=DTYPES[dtype_name], vanilla=vanilla, stride_rule=stride_rule)
+        base: dict[str, Any] | None = None
+        for alpha in sorted({0.0, *grid}):
+            an = net.analyze(alpha, strict_patterns=alpha in grid)
+            cost = train_cost(an, optimizer)
+            if alpha == 0.0:
+                base = cost
+            if alpha not in grid:
+                continue
+            shape = net.captured.input_shape
+            size = "x".join(str(d) for d in shape[2:])
+            row: dict[str, Any] = {
+                "arch": net.source.name,
+                "alpha": alpha,
+                "input_size": size,
+                "batch": shape[0],
+                "dtype": dtype_name,
+                "optimizer": optimizer,
+                **cost,
+            }
+            assert base is not None
+            row["train_macs_rel"] = round(cost["train_macs"] / base["train_macs"], 4) if base["train_macs"] else None
+            row["train_mem_rel"] = round(cost["train_mem_bytes"] / base["train_mem_bytes"], 4)
+            match = [
+                p
+                for p in paper
+                if p["arch"] == net.source.name
+                and p["alpha"] == alpha
+                and p["batch"] == shape[0]
+                and p["dtype"] == dtype_name
+                and (shape[2], shape[3]) == (p["input_size"], p["input_size"])
+            ]
+            row["paper_mb"] = match[0]["memory_mb"] if match else None
+            if check:
+                obs = observe_training(an, check_device, optimizer)
+                row.update(obs)
+                row["agree"] = (
+                    obs["flop_counter_train_flops"] == cost["flop_counter_train_flops"]
+                    and obs["observed_saved_bytes"] == cost["saved_bytes"]
+                    and obs["observed_weight_bytes"] == cost["weight_bytes"]
+                    and obs["observed_buffer_bytes"] == cost["buffer_bytes"]
+                    and obs["observed_grad_bytes"] == cost["grad_bytes"]
+                    and obs["observed_optimizer_bytes"] == cost["optimizer_bytes"]
+                )
+            rows.append(row)
+    df = pd.DataFrame(rows)
+    notes = [
+        "train_macs = forward macs + grad_input_macs (convs and linear layers whose input requires grad: not the "
+        "stem) + grad_weight_macs (every conv and linear layer); train_flops = 2 x train_macs; "
+        "flop_counter_train_flops = FlopCounterMode's convention (its conv grad-weight ignores groups)",
+        f"train_mem_bytes = weights + buffers + gradients + optimizer state ({optimizer}: "
+        f"{OPTIMIZERS[optimizer]} cop{'y' if OPTIMIZERS[optimizer] == 1 else 'ies'} of the weights) + input batch "
+        "+ activations saved for backward; no workspaces, no allocator caching",
+    ]
+    if not df.empty and df["paper_mb"].notna().any():
+        notes.append(PAPER_NOTE)
+    if not df.empty and (~df["saved_exact"]).any():
+        notes.append("saved_exact False: norms or ops without a rule are assumed to keep their input")
+    if not df.empty and (df["backward_unmodelled"] != "").any():
+        notes.append(
+            "backward_unmodelled: ops priced by FlopCounterMode's forward count; their backward is not in train_macs"
+        )
+    df.attrs["notes"] = notes
+    return df
