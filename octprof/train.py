@@ -69,7 +69,8 @@ def _check_optimizer(optimizer: str) -> int:
 
 def requires_grad(analysis: Any) -> dict[str, bool]:
     """``{node name: whether its output requires grad}`` in a training step: the network input does not; an op
-    with parameters (or reading one) does; any other op does when one of its inputs does (``detach`` never)."""
+    with parameters (or reading one) does; any other op does when one of its inputs does (a piece of a split or
+    chunk when the split input does; ``detach`` never)."""
     g = analysis.plan.graph
     with_params = {r["node"] for r in analysis.rows if r.get("params") and r.get("node")}
     modules = {g[n].module for n in with_params if n in g.by_name and g[n].op == "call_module"}
@@ -79,7 +80,8 @@ def requires_grad(analysis: Any) -> dict[str, bool]:
             out[n.name] = False
             continue
         own = n.name in with_params or (n.op == "call_module" and n.module in modules)
-        out[n.name] = own or any(out.get(i, False) for i in n.inputs)
+        sources = (*n.inputs, n.attrs["item_of"]) if n.attrs.get("item_of") else n.inputs  # split/chunk pieces
+        out[n.name] = own or any(out.get(i, False) for i in sources)
     return out
 
 

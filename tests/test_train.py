@@ -26,6 +26,7 @@ from octprof.train import (
     train_table,
 )
 from tests.nets import CifarResNet, SENet
+from tests.wild import WILD
 
 
 class Three(nn.Module):
@@ -309,3 +310,24 @@ def test_cli_table7_command():
     assert row["train_mem_bytes"] == sum(
         row[c] for c in ("weight_bytes", "buffer_bytes", "grad_bytes", "optimizer_bytes", "input_bytes", "saved_bytes")
     )
+
+
+@pytest.mark.parametrize("name", sorted(WILD))
+def test_wild_networks_on_cpu(name):
+    """The wild set (one pattern each) at alpha 0.5, a real CPU step: weights, buffers, gradients and optimizer
+    state always exact; MACs exact unless an op's backward is not modelled (then FlopCounterMode counts more: the
+    listed ops' backward); saved bytes exact where the memory model says it is."""
+    cls, size = WILD[name]
+    torch.manual_seed(0)
+    a = Network(cls(), input_size=size, batch=2).analyze(0.5)
+    cost = train_cost(a, "adam")
+    obs = observe_training(a, "cpu", "adam")
+    for k in ("weight_bytes", "buffer_bytes", "grad_bytes", "optimizer_bytes"):
+        assert obs[f"observed_{k}"] == cost[k], k
+    assert obs["flop_counter_forward_flops"] == 2 * cost["macs"]
+    if cost["backward_unmodelled"]:
+        assert obs["flop_counter_train_flops"] > cost["flop_counter_train_flops"]
+    else:
+        assert obs["flop_counter_train_flops"] == cost["flop_counter_train_flops"]
+    if cost["saved_exact"]:
+        assert obs["observed_saved_bytes"] == cost["saved_bytes"]
