@@ -1,7 +1,8 @@
 """Training cost of octave networks in closed form: multiply-accumulates of a training step and its memory.
 
-**Training MACs** = the forward pass + the two backward GEMMs of every convolution (each octave path and each
-vanilla conv) and every linear layer, as autograd runs them:
+**Training MACs** = the forward pass + the two backward GEMMs of every convolution (each octave path, each
+vanilla conv, and the Conv1d / Conv3d / transposed convs priced by FlopCounterMode's forward count) and every
+linear layer, as autograd runs them:
 
 - *grad-input* (``convolution_backward`` with ``output_mask[0]``, or ``mm(grad, W)`` for a linear layer): the
   same multiply-accumulates as the forward op, and only when the op's input requires grad.  The network input does
@@ -9,16 +10,18 @@ vanilla conv) and every linear layer, as autograd runs them:
 - *grad-weight* (``output_mask[1]``, or ``mm(grad.T, x)``): the same multiply-accumulates as the forward op,
   always (every parameter requires grad);
 - bias gradients are sums over the batch and the pixels: additions, 0 MACs;
-- pooling, upsampling, batch norm, activations, additions and products have element-wise backward passes:
-  0 MACs.
+- a product of two tensors (``matmul`` / ``@``, ``bmm``, ``mm``, a two-operand ``einsum``): one product like the
+  forward one per operand that requires grad (in the columns: grad-input for the first, grad-weight for the
+  second); scaled-dot-product attention: its fused backward computes four products, 2 × the forward MACs;
+- pooling, upsampling, batch norm, activations, additions and element-wise products have element-wise backward
+  passes: 0 MACs.
 
 ``torch.utils.flop_counter.FlopCounterMode`` counts the grad-input of a convolution as the forward op, and its
 grad-weight as a convolution of the input with the output gradient *without the groups*: N·Ho·Wo·k²·Cin·Cout,
 that is ``groups`` × the forward op (32× for a ResNeXt 3×3 conv, C× for a depthwise one).  ``flop_counter_*``
 columns follow that convention, so that they equal FlopCounterMode on a real forward + backward pass exactly; the
-``*_macs`` columns count the arithmetic the kernels do.  Ops the closed form prices by FlopCounterMode's forward
-count (matmul, attention, transposed or 1-D/3-D convs) have no backward price here: they are listed in
-``backward_unmodelled``.
+``*_macs`` columns count the arithmetic the kernels do.  Any other op with multiply-accumulates (``addmm`` or
+``baddbmm`` called as functions, ...) has no backward price here: it is listed in ``backward_unmodelled``.
 
 **Training memory** = weights + buffers (batch-norm running statistics) + gradients (one per parameter, in the
 parameters' dtype) + optimizer state + the input batch + the activations autograd saves for the backward pass
@@ -88,24 +91,29 @@ def requires_grad(analysis: Any) -> dict[str, bool]:
 # -- training MACs -------------------------------------------------------------------------------------------------
 
 
-def backward_rows(analysis: Any) -> list[dict[str, Any]]:
-    """One row per convolution path (octave paths, vanilla convs) and linear layer: its forward ``macs``,
-    ``grad_input_macs`` (0 where its input does not require grad), ``grad_weight_macs``, ``train_macs`` (their
-    sum), ``groups`` and FlopCounterMode's count of the three (``flop_counter_flops``: 2 × (forward + grad-input
-    + groups × grad-weight))."""
+# torch callables whose backward is two products like the forward one (one per operand that requires grad)
+_PRODUCTS = ("matmul", "bmm", "mm", "einsum")
+
+
+def _classify(analysis: Any) -> tuple[list[tuple[dict[str, Any], Any, int, bool, bool]], dict[str, int]]:
+    """Every priced row with multiply-accumulates: ``(row, node, groups, grad of the first operand, grad of the
+    second)`` where the backward is modelled, and the ops where it is not, by target."""
     from octprof.core.layer import layer_cost
 
     plan = analysis.plan
     g = plan.graph
     grad = requires_grad(analysis)
     path_groups: dict[str, dict[str, int]] = {}
-    out: list[dict[str, Any]] = []
+    modelled: list[tuple[dict[str, Any], Any, int, bool, bool]] = []
+    unmodelled: dict[str, int] = {}
     for r in analysis.rows:
-        if r["op"] not in ("conv2d", "linear") or not r["macs"] or r.get("node") not in g.by_name:
+        if not r["macs"] or r.get("node") not in g.by_name:
             continue
         node = g[r["node"]]
-        groups = 1
-        if r["op"] == "conv2d":
+        first = bool(node.inputs) and grad.get(node.inputs[0], False)
+        if r["op"] == "linear":
+            modelled.append((r, node, 1, first, True))
+        elif r["op"] == "conv2d":
             cp = plan.convs.get(node.name)
             if r["path"] in _PATHS and cp is not None and cp.spec is not None:
                 if node.name not in path_groups:
@@ -113,13 +121,53 @@ def backward_rows(analysis: Any) -> list[dict[str, Any]]:
                 groups = path_groups[node.name][r["path"]]
             else:
                 groups = int(node.attrs.get("groups", 1))
+            modelled.append((r, node, groups, first, True))
+        elif node.op == "call_module" and _conv_module(analysis, node) is not None:
+            # Conv1d / Conv3d / ConvTranspose*d, priced by FlopCounterMode's forward count: the same backward
+            modelled.append((r, node, _conv_module(analysis, node).groups, first, True))
+        elif (
+            node.op == "call_function"
+            and str(node.target).rsplit(".", 1)[-1] in _PRODUCTS
+            and len(node.inputs) == 2
+            and len(node.in_shapes) == 2
+        ):
+            modelled.append((r, node, 1, first, grad.get(node.inputs[1], False)))
+        elif str(node.target).endswith("scaled_dot_product_attention") and len(node.inputs) >= 3:
+            # the fused backward computes all four products (grads of v, of the scores, of q and k): 2 x forward,
+            # whichever of q, k, v require grad (none: no backward at all)
+            anyone = any(grad.get(i, False) for i in node.inputs[:3])
+            modelled.append((r, node, 1, anyone, anyone))
+        else:
+            unmodelled[node.target] = unmodelled.get(node.target, 0) + 1
+    return modelled, unmodelled
+
+
+def _conv_module(analysis: Any, node: Any) -> Any:
+    from torch import nn
+
+    try:
+        m = analysis.captured.gm.get_submodule(node.module)
+    except AttributeError:
+        return None
+    return m if isinstance(m, nn.modules.conv._ConvNd) else None
+
+
+def backward_rows(analysis: Any) -> list[dict[str, Any]]:
+    """One row per op with multiply-accumulates whose backward is modelled: every convolution path (octave paths,
+    vanilla convs, Conv1d / Conv3d / transposed convs) and linear layer, and every product of two tensors
+    (matmul, ``@``, bmm, mm, two-operand einsum).  Its forward ``macs``, ``grad_input_macs`` (the gradient of the
+    input, or of a product's first operand: 0 where it does not require grad), ``grad_weight_macs`` (of the
+    weight, or of a product's second operand), ``train_macs`` (their sum), ``groups`` and FlopCounterMode's count
+    of the three (``flop_counter_flops``: 2 × (forward + grad-input + groups × grad-weight))."""
+    out: list[dict[str, Any]] = []
+    for r, node, groups, first, second in _classify(analysis)[0]:
         macs = int(r["macs"])
-        gi = macs if node.inputs and grad.get(node.inputs[0], False) else 0
-        gw = macs
+        gi = macs if first else 0
+        gw = macs if second else 0
         out.append(
             {
                 "layer": r["layer"],
-                "op": r["op"],
+                "op": r["op"] if r["op"] != "unknown" else node.target.rsplit(".", 1)[-1],
                 "path": r["path"],
                 "groups": groups,
                 "macs": macs,
@@ -134,19 +182,16 @@ def backward_rows(analysis: Any) -> list[dict[str, Any]]:
 
 
 def train_layers(analysis: Any) -> Any:
-    """:func:`backward_rows` as a DataFrame (one row per conv path and linear layer)."""
+    """:func:`backward_rows` as a DataFrame (one row per conv path, linear layer and product)."""
     import pandas as pd
 
     return pd.DataFrame(backward_rows(analysis))
 
 
 def _unmodelled(analysis: Any) -> dict[str, int]:
-    """Ops with multiply-accumulates whose backward the closed form does not price, by op."""
-    out: dict[str, int] = {}
-    for r in analysis.rows:
-        if r["macs"] and r["op"] not in ("conv2d", "linear"):
-            out[r["op"]] = out.get(r["op"], 0) + 1
-    return out
+    """Ops with multiply-accumulates whose backward the closed form does not price (attention kernels, ...), by
+    target."""
+    return _classify(analysis)[1]
 
 
 # -- training memory -----------------------------------------------------------------------------------------------
@@ -451,8 +496,6 @@ def train_table(
     if not df.empty and (~df["saved_exact"]).any():
         notes.append("saved_exact False: norms or ops without a rule are assumed to keep their input")
     if not df.empty and (df["backward_unmodelled"] != "").any():
-        notes.append(
-            "backward_unmodelled: ops priced by FlopCounterMode's forward count; their backward is not in train_macs"
-        )
+        notes.append("backward_unmodelled: ops with multiply-accumulates whose backward is not in train_macs")
     df.attrs["notes"] = notes
     return df
