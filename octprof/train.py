@@ -417,7 +417,8 @@ def train_table(
     and an ``agree`` column: FlopCounterMode's total equals ``flop_counter_train_flops``, and the saved, weight,
     buffer, gradient and optimizer bytes equal the closed form's.
 
-    ``df.attrs["notes"]``: lines explaining the columns."""
+    ``df.attrs["notes"]``: lines explaining the columns; ``df.attrs["unpriced"]``: ops nothing priced (no rule and
+    no FlopCounterMode count), by target, as in :func:`octprof.report.network_table`."""
     import pandas as pd
 
     from octprof.analysis import Network
@@ -436,6 +437,7 @@ def train_table(
     paper = paper_training()
     rows: list[dict[str, Any]] = []
     jobs = list(archs)
+    unpriced: dict[str, int] = {}
     for arch in progress(jobs) if progress else jobs:
         net = Network(arch, input_size, batch, dtype=DTYPES[dtype_name], vanilla=vanilla, stride_rule=stride_rule)
         base: dict[str, Any] | None = None
@@ -446,6 +448,8 @@ def train_table(
                 base = cost
             if alpha not in grid:
                 continue
+            for target, k in an.unpriced_counts().items():
+                unpriced[target] = max(unpriced.get(target, 0), k)
             shape = net.captured.input_shape
             size = "x".join(str(d) for d in shape[2:])
             row: dict[str, Any] = {
@@ -498,4 +502,5 @@ def train_table(
     if not df.empty and (df["backward_unmodelled"] != "").any():
         notes.append("backward_unmodelled: ops with multiply-accumulates whose backward is not in train_macs")
     df.attrs["notes"] = notes
+    df.attrs["unpriced"] = unpriced
     return df

@@ -185,7 +185,9 @@ def table(
     if mode == "train":
         from octprof.cli.train_mode import train_report
 
-        opts = dict(size=size, batch=batch, vanilla=vanilla, stride_rule=stride_rule, check=check, fmt=fmt)
+        opts = dict(
+            size=size, batch=batch, vanilla=vanilla, stride_rule=stride_rule, check=check, fmt=fmt, strict=strict
+        )
         train_report(names, alpha, optimizer or "momentum", dtype or "float32", per_layer, columns, output, **opts)
         return
     if per_layer:

@@ -48,6 +48,7 @@ def train_report(
     stride_rule: str | None,
     check: bool,
     fmt: str | None,
+    strict: bool = False,
 ) -> None:
     from octprof.core.fmt import format_for_path
     from octprof.train import train_layers, train_table
@@ -78,6 +79,14 @@ def train_report(
         if not df["paper_mb"].notna().any():
             default.remove("paper_mb")
     notes = list(df.attrs.get("notes", ()))
+    if df.attrs.get("unpriced"):
+        from octprof.analysis import unpriced_message
+
+        msg = unpriced_message(df.attrs["unpriced"])
+        if strict:
+            raise click.ClickException(f"--strict: {msg}")
+        click.echo(f"warning: {msg}", err=True)
+        notes.append(msg)
     if check:
         notes.append(
             "check: one training step of the real octave network on the meta device; flop_counter_train_flops "
