@@ -8,7 +8,7 @@ linear layer, as autograd runs them:
   same multiply-accumulates as the forward op, and only when the op's input requires grad.  The network input does
   not, so the stem conv (and any conv that reads the image through pooling) computes no grad-input;
 - *grad-weight* (``output_mask[1]``, or ``mm(grad.T, x)``): the same multiply-accumulates as the forward op,
-  always (every parameter requires grad);
+  always (every parameter is trained: a frozen parameter is not modelled);
 - bias gradients are sums over the batch and the pixels: additions, 0 MACs;
 - a product of two tensors (``matmul`` / ``@``, ``bmm``, ``mm``, a two-operand ``einsum``): one product like the
   forward one per operand that requires grad (in the columns: grad-input for the first, grad-weight for the

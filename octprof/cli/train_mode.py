@@ -64,7 +64,7 @@ def train_report(
         net = Network(names[0], size, batch, dtype=DTYPES[dtype], vanilla=vanilla, stride_rule=stride_rule)
         df = train_layers(net.analyze(alphas[0]))
         notes = [
-            "one row per conv path and linear layer; grad_input_macs 0 where the input does not require grad; "
+            "one row per conv path, linear layer and product; grad_input_macs 0 where the input does not require grad; "
             "flop_counter_flops = FlopCounterMode's count of forward + backward (grad-weight x groups)"
         ]
         emit(df.to_dict("records"), fmt, output, _columns(columns, df, None), notes=notes)
