@@ -488,8 +488,9 @@ def train_table(
             rows.append(row)
     df = pd.DataFrame(rows)
     notes = [
-        "train_macs = forward macs + grad_input_macs (convs and linear layers whose input requires grad: not the "
-        "stem) + grad_weight_macs (every conv and linear layer); train_flops = 2 x train_macs; "
+        "train_macs = forward macs + grad_input_macs (every conv and linear layer whose input requires grad: not the "
+        "stem) + grad_weight_macs (every conv and linear layer; products of tensors: per operand that requires grad); "
+        "train_flops = 2 x train_macs; "
         "flop_counter_train_flops = FlopCounterMode's convention (its conv grad-weight ignores groups)",
         f"train_mem_bytes = weights + buffers + gradients + optimizer state ({optimizer}: "
         f"{OPTIMIZERS[optimizer]} cop{'y' if OPTIMIZERS[optimizer] == 1 else 'ies'} of the weights) + input batch "
