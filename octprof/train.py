@@ -50,6 +50,7 @@ __all__ = [
     "optimizer_state_bytes",
     "paper_training",
     "requires_grad",
+    "saved_caveats",
     "train_cost",
     "train_layers",
     "train_table",
@@ -224,6 +225,51 @@ def optimizer_state_bytes(weight_bytes: int, optimizer: str) -> int:
     return _check_optimizer(optimizer) * weight_bytes
 
 
+def saved_caveats(analysis: Any) -> list[str]:
+    """Ops whose saved-for-backward bytes the memory model (which prices them as in inference) gets wrong in a
+    training step: a dropout that is active in training (its output is a new tensor, and it keeps its mask; the
+    model prices it as a view) and an in-place ReLU6 / hardtanh (autograd keeps one more map than the model
+    counts).  Their labels; ``saved_exact`` is false when there is any."""
+    gm = analysis.captured.gm
+    fx_nodes = {n.name: n for n in gm.graph.nodes}
+    out: list[str] = []
+    for n in analysis.plan.graph:
+        fxn = fx_nodes.get(n.name)
+        if fxn is None:
+            continue
+        name = str(n.target).rsplit(".", 1)[-1].lower()
+        if n.op == "call_module":
+            try:
+                m = gm.get_submodule(n.module)
+            except AttributeError:
+                continue
+            cls = type(m).__name__.lower()
+            if "dropout" in cls and float(getattr(m, "p", 0.0)) > 0:
+                out.append(f"{n.label} (dropout in training)")
+            elif cls in ("relu6", "hardtanh") and getattr(m, "inplace", False):
+                out.append(f"{n.label} (in-place {type(m).__name__})")
+            continue
+
+        def arg(i: int, key: str, default: Any, node: Any = fxn) -> Any:
+            return node.args[i] if len(node.args) > i else node.kwargs.get(key, default)
+
+        if name in ("dropout", "dropout2d", "dropout1d", "dropout3d", "alpha_dropout", "feature_alpha_dropout"):
+            if arg(2, "training", True) and float(arg(1, "p", 0.5)) > 0:
+                out.append(f"{n.label} (dropout in training)")
+        elif name in ("relu6_", "hardtanh_") or (name == "relu6" and arg(1, "inplace", False)):
+            out.append(f"{n.label} (in-place {name.rstrip('_')})")
+        elif name == "hardtanh" and arg(3, "inplace", False):
+            out.append(f"{n.label} (in-place hardtanh)")
+    return out
+
+
+def _count(items: Iterable[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for i in items:
+        out[i] = out.get(i, 0) + 1
+    return out
+
+
 def train_cost(analysis: Any, optimizer: str = "momentum") -> dict[str, Any]:
     """Training MACs and memory of one planned network (batch and dtype are the analysis's)."""
     from octprof.memory import memory_model
@@ -237,6 +283,7 @@ def train_cost(analysis: Any, optimizer: str = "momentum") -> dict[str, Any]:
     db = analysis.plan.graph.dtype_bytes
     weights = t["params"] * db
     summary = memory_model(analysis).summary()
+    caveats = saved_caveats(analysis)
     parts = {
         "weight_bytes": weights,
         "buffer_bytes": buffer_bytes(analysis),
@@ -256,7 +303,10 @@ def train_cost(analysis: Any, optimizer: str = "momentum") -> dict[str, Any]:
         "flop_counter_train_flops": sum(r["flop_counter_flops"] for r in rows) + 2 * fwd_other,
         "params": t["params"],
         **parts,
-        "saved_exact": summary["saved_exact"],
+        "saved_exact": summary["saved_exact"] and not caveats,
+        "saved_caveats": ", ".join(
+            f"{k} ×{v}" for k, v in sorted(_count(c.split(" (", 1)[1][:-1] for c in caveats).items())
+        ),
         "train_mem_bytes": total,
         "train_mem_mib": round(total / MIB, 1),
         "backward_unmodelled": ", ".join(f"{k} ×{v}" for k, v in sorted(unmodelled.items())),
@@ -499,7 +549,10 @@ def train_table(
     if not df.empty and df["paper_mb"].notna().any():
         notes.append(PAPER_NOTE)
     if not df.empty and (~df["saved_exact"]).any():
-        notes.append("saved_exact False: norms or ops without a rule are assumed to keep their input")
+        notes.append(
+            "saved_exact False: norms or ops without a rule are assumed to keep their input; saved_caveats: ops the "
+            "memory model prices as in inference (dropout, in-place ReLU6 / hardtanh)"
+        )
     if not df.empty and (df["backward_unmodelled"] != "").any():
         notes.append("backward_unmodelled: ops with multiply-accumulates whose backward is not in train_macs")
     df.attrs["notes"] = notes

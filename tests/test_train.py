@@ -357,3 +357,30 @@ def test_cli_train_unpriced_ops_warn_and_strict_fails():
     assert "1 op not priced: torch.cumsum ×1" in res.output
     res = _run(*args, "--batch", "2", "--strict")
     assert res.exit_code == 1 and "--strict: 1 op not priced" in res.output and "Traceback" not in res.output
+
+
+def _tiny(act, dropout=False):
+    layers = [nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), act, nn.Conv2d(8, 8, 3, padding=1)]
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), *([nn.Dropout(0.2)] if dropout else []), nn.Linear(8, 4)]
+    return nn.Sequential(*layers)
+
+
+@pytest.mark.parametrize(
+    ("model", "caveat"),
+    [
+        (_tiny(nn.ReLU6(inplace=True)), "in-place ReLU6 ×1"),
+        (_tiny(nn.ReLU(), dropout=True), "dropout in training ×1"),
+        (_tiny(nn.ReLU(inplace=True)), ""),
+        (_tiny(nn.ReLU6()), ""),
+        (_tiny(nn.ReLU(), dropout=False), ""),
+    ],
+)
+def test_saved_exact_only_where_a_training_step_agrees(model, caveat):
+    """A dropout active in training and an in-place ReLU6 save what the memory model (priced as in inference)
+    does not count: saved_exact is false there, and true exactly where a real step agrees."""
+    a = Network(model, input_size=8, batch=2).analyze(0.0)
+    cost = train_cost(a)
+    obs = observe_training(a, "cpu")
+    assert cost["saved_caveats"] == caveat
+    assert cost["saved_exact"] == (not caveat)
+    assert (obs["observed_saved_bytes"] == cost["saved_bytes"]) == (not caveat)
