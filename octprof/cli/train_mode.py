@@ -91,8 +91,8 @@ def train_report(
         notes.append(
             "check: one training step of the real octave network on the meta device; flop_counter_train_flops "
             "= FlopCounterMode over forward + backward; observed_saved_bytes = storages packed by "
-            "torch.autograd.graph.saved_tensors_hooks; agree also compares weights, buffers, gradients and "
-            "optimizer state"
+            "torch.autograd.graph.saved_tensors_hooks (compared where saved_exact); agree also compares weights, "
+            "buffers, gradients and optimizer state"
         )
     emit(df.to_dict("records"), fmt, output, _columns(columns, df, default), notes=notes)
     if check and not df["agree"].all():
