@@ -480,6 +480,12 @@ class Network:
         while prove and needs_proof(the_plan):
             if self._meta_gm is None:
                 self._meta_gm = meta_copy(self.captured.gm)
+                dt = self.captured.dtype
+                if any(t.is_floating_point() and t.dtype != dt for t in self._meta_gm.parameters()):
+                    # the proof runs in the network's dtype (a float16 input meets float16 weights and biases)
+                    import copy
+
+                    self._meta_gm = copy.deepcopy(self._meta_gm).to(dt)
             failures = prove_plan(the_plan, self._meta_gm, self.captured.input_shape, self.captured.dtype)
             if failures is None:
                 break

@@ -152,6 +152,20 @@ def _unpriced(counts: dict[str, int], notes: list[str], strict: bool) -> None:
     help="Build the real octave network and count it with fvcore and "
     "FlopCounterMode; adds their counts and an agreement column.",
 )
+@click.option(
+    "--mode",
+    type=click.Choice(["infer", "train"]),
+    default="infer",
+    show_default=True,
+    help="infer: inference cost; train: training MACs (forward + backward) and training memory.",
+)
+@click.option(
+    "--optimizer",
+    type=click.Choice(["sgd", "momentum", "adam"]),
+    default=None,
+    help="With --mode train: the optimizer whose state is counted (default momentum).",
+)
+@click.option("--dtype", default=None, help="With --mode train: float32 (default), float16, bfloat16 or float64.")
 @format_option
 @output_option
 @handle_errors
@@ -169,6 +183,9 @@ def table(
     jobs: int,
     strict: bool,
     check: bool,
+    mode: str,
+    optimizer: str | None,
+    dtype: str | None,
     fmt: str | None,
     output: str | None,
 ) -> None:
@@ -177,6 +194,9 @@ def table(
 
     if batch < 1:
         raise bad("--batch", batch, "expected an integer >= 1")
+    for name, value in (("--optimizer", optimizer), ("--dtype", dtype)):
+        if value is not None and mode != "train":
+            raise bad(name, value, "only with --mode train")
     names: list[str] = []
     for a in archs:
         if a == "all":
@@ -191,6 +211,15 @@ def table(
     if not names:
         raise bad("--arch", None, "give at least one --arch NAME or --model MODULE:FACTORY", "see 'octprof list'")
     size = parse_input_size(input_size, "--input-size")
+    if mode == "train":
+        from octprof.cli.train_mode import train_report
+
+        opts = dict(
+            size=size, batch=batch, vanilla=vanilla, stride_rule=stride_rule, check=check, fmt=fmt, strict=strict
+        )
+        opts["odd_size"] = odd_size
+        train_report(names, alpha, optimizer or "momentum", dtype or "float32", per_layer, columns_text, output, **opts)
+        return
     if per_layer:
         from octprof.analysis import Network
 

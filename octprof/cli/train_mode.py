@@ -1,0 +1,120 @@
+"""``octprof table --mode train``: training MACs and training memory per network and α (see :mod:`octprof.train`).
+
+A helper of the ``table`` command, not a command of its own."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from octprof.cli.columns import is_data_format, select_columns
+from octprof.cli.options import emit
+from octprof.core.errors import bad
+from octprof.progress import progress
+
+# What the human formats show unless --columns says otherwise (csv and json carry every column).
+DEFAULT_COLUMNS: tuple[str, ...] = (
+    "arch",
+    "alpha",
+    "batch",
+    "dtype",
+    "optimizer",
+    "macs",
+    "train_macs",
+    "train_macs_rel",
+    "weight_bytes",
+    "grad_bytes",
+    "optimizer_bytes",
+    "saved_bytes",
+    "train_mem_mib",
+    "train_mem_rel",
+    "paper_mb",
+)
+CHECK_COLUMNS: tuple[str, ...] = ("flop_counter_train_flops", "observed_saved_bytes", "agree")
+HUMAN = ("table", "markdown", "latex")
+
+
+def train_report(
+    names: Sequence[str],
+    alphas: list[float],
+    optimizer: str,
+    dtype: str,
+    per_layer: bool,
+    columns: str | None,
+    output: str | None,
+    size: Any,
+    batch: int,
+    vanilla: Sequence[str],
+    stride_rule: str | None,
+    check: bool,
+    fmt: str | None,
+    strict: bool = False,
+    odd_size: str = "vanilla",
+) -> None:
+    from octprof.core.fmt import format_for_path
+    from octprof.train import train_layers, train_table
+
+    if per_layer:
+        from octprof.analysis import Network
+        from octprof.measure import DTYPES
+
+        if len(names) != 1 or len(alphas) != 1:
+            raise bad("--per-layer", f"{len(names)} networks x {len(alphas)} alphas", "expected one network, one α")
+        if dtype not in DTYPES:
+            raise bad("--dtype", dtype, f"expected one of {', '.join(DTYPES)}")
+        net = Network(
+            names[0], size, batch, dtype=DTYPES[dtype], vanilla=vanilla, stride_rule=stride_rule, odd_size=odd_size
+        )
+        df = train_layers(net.analyze(alphas[0]))
+        notes = [
+            "one row per conv path, linear layer and product; grad_input_macs 0 where the input does not require grad; "
+            "flop_counter_flops = FlopCounterMode's count of forward + backward (grad-weight x groups)"
+        ]
+        cols = select_columns(columns, list(df.columns), list(df.columns), data=is_data_format(fmt, output))
+        emit(df.to_dict("records"), fmt, output, cols, notes=notes)
+        return
+    df = train_table(
+        names,
+        alphas,
+        size,
+        batch,
+        dtype,
+        optimizer,
+        vanilla,
+        stride_rule,
+        check=check,
+        progress=lambda it: progress(it, total=len(it), desc="pricing", unit="net×α"),
+        odd_size=odd_size,
+    )
+    fmt_used = fmt or (format_for_path(output) if output else "table")
+    default = None
+    if fmt_used in HUMAN:
+        default = [c for c in (*DEFAULT_COLUMNS, *(CHECK_COLUMNS if check else ())) if c in df.columns]
+        if not df["paper_mb"].notna().any():
+            default.remove("paper_mb")
+    notes = list(df.attrs.get("notes", ()))
+    if df.attrs.get("unpriced"):
+        from octprof.analysis import unpriced_message
+
+        msg = unpriced_message(df.attrs["unpriced"])
+        if strict:
+            raise click.ClickException(f"--strict: {msg}")
+        click.echo(f"warning: {msg}", err=True)
+        notes.append(msg)
+    if check:
+        notes.append(
+            "check: one training step of the real octave network on the meta device; flop_counter_train_flops "
+            "= FlopCounterMode over forward + backward; observed_saved_bytes = storages packed by "
+            "torch.autograd.graph.saved_tensors_hooks (compared where saved_exact); agree also compares weights, "
+            "buffers, gradients and optimizer state"
+        )
+    cols = select_columns(columns, list(df.columns), default or list(df.columns), data=is_data_format(fmt, output))
+    emit(df.to_dict("records"), fmt, output, cols, notes=notes)
+    if check and not df["agree"].all():
+        bad_rows = df[~df["agree"]]
+        raise click.ClickException(
+            "cross-check: the closed form and the training step disagree for "
+            + ", ".join(f"{r.arch} alpha={r.alpha:g}" for r in bad_rows.itertuples())
+        )
