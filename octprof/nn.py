@@ -113,7 +113,7 @@ class _OctConvNd(nn.Module):
                 bias=bias,
                 stride_rule=stride_rule,
                 odd_size=odd_size,
-                **({"temporal": temporal} if nd == 3 else {}),
+                temporal=temporal,
                 **kw,
             )
 
@@ -371,50 +371,14 @@ class OctConv2d(_OctConvNd):
     it computes exactly ``nn.Conv2d`` (its ``h2h`` child is one).
 
     Keyword-only options: ``paths`` (ablation: the paths to build, default all four; an absent path has no
-    module and no parameters) and ``odd_size`` (``"vanilla"``: odd sizes refused where a map is pooled or
-    split; ``"ceil"``: ceil-mode pooling and L→H upsampled to the exact high size).  ``forward`` checks the
-    input: dimensions, channels of each part, equal batch sizes and the low part's size.
+    module and no parameters), ``odd_size`` (``"vanilla"``: odd sizes refused where a map is pooled or split;
+    ``"ceil"``: ceil-mode pooling and L→H upsampled to the exact high size) and ``temporal`` (3-D only, see
+    :class:`OctConv3d`).  ``forward`` checks the input: dimensions, channels of each part, equal batch sizes
+    and the low part's size.
     """
 
     _dims = 2
     _conv_cls = nn.Conv2d
-
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: int | tuple[int, int],
-        stride: int = 1,
-        padding: int | tuple[int, int] | None = None,
-        dilation: int | tuple[int, int] = 1,
-        groups: int = 1,
-        bias: bool = False,
-        alpha_in: float = 0.0,
-        alpha_out: float = 0.0,
-        stride_rule: str = "pool",
-        device: Any = None,
-        dtype: Any = None,
-        *,
-        paths: str | Sequence[str] = PATHS,
-        odd_size: str = "vanilla",
-    ) -> None:
-        super().__init__(
-            in_channels,
-            out_channels,
-            kernel_size,
-            stride,
-            padding,
-            dilation,
-            groups,
-            bias,
-            alpha_in,
-            alpha_out,
-            stride_rule,
-            device,
-            dtype,
-            paths=paths,
-            odd_size=odd_size,
-        )
 
 
 class OctConv1d(_OctConvNd):
@@ -424,43 +388,6 @@ class OctConv1d(_OctConvNd):
     _dims = 1
     _conv_cls = nn.Conv1d
 
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: int | tuple[int],
-        stride: int = 1,
-        padding: int | tuple[int] | None = None,
-        dilation: int | tuple[int] = 1,
-        groups: int = 1,
-        bias: bool = False,
-        alpha_in: float = 0.0,
-        alpha_out: float = 0.0,
-        stride_rule: str = "pool",
-        device: Any = None,
-        dtype: Any = None,
-        *,
-        paths: str | Sequence[str] = PATHS,
-        odd_size: str = "vanilla",
-    ) -> None:
-        super().__init__(
-            in_channels,
-            out_channels,
-            kernel_size,
-            stride,
-            padding,
-            dilation,
-            groups,
-            bias,
-            alpha_in,
-            alpha_out,
-            stride_rule,
-            device,
-            dtype,
-            paths=paths,
-            odd_size=odd_size,
-        )
-
 
 class OctConv3d(_OctConvNd):
     """:class:`OctConv2d` for 3-D maps ``(N, C, T, H, W)``: the low part has half the height and width, and
@@ -469,45 +396,6 @@ class OctConv3d(_OctConvNd):
 
     _dims = 3
     _conv_cls = nn.Conv3d
-
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: int | tuple[int, int, int],
-        stride: int | tuple[int, int, int] = 1,
-        padding: int | tuple[int, int, int] | None = None,
-        dilation: int | tuple[int, int, int] = 1,
-        groups: int = 1,
-        bias: bool = False,
-        alpha_in: float = 0.0,
-        alpha_out: float = 0.0,
-        stride_rule: str = "pool",
-        device: Any = None,
-        dtype: Any = None,
-        *,
-        paths: str | Sequence[str] = PATHS,
-        odd_size: str = "vanilla",
-        temporal: bool = False,
-    ) -> None:
-        super().__init__(
-            in_channels,
-            out_channels,
-            kernel_size,
-            stride,
-            padding,
-            dilation,
-            groups,
-            bias,
-            alpha_in,
-            alpha_out,
-            stride_rule,
-            device,
-            dtype,
-            paths=paths,
-            odd_size=odd_size,
-            temporal=temporal,
-        )
 
 
 def octconv_class(dims: int) -> type[_OctConvNd]:

@@ -283,3 +283,9 @@ def test_from_conv_takes_a_stride_per_axis_and_refuses_others():
         OctConv1d.from_conv(nn.Conv1d(8, 8, 4, padding="same"), 0.5, 0.5)
     o = OctConv1d.from_conv(nn.Conv1d(8, 8, 5, padding="same"), 0.5, 0.5)
     assert o.padding == (2,)
+
+
+def test_temporal_is_a_3d_option_only():
+    with pytest.raises(OctprofError, match=r"temporal: got True; only a 3-D map has a time axis to halve \(dims=2\)"):
+        OctConv2d(8, 8, 3, alpha_in=0.5, alpha_out=0.5, temporal=True)
+    assert OctConv3d(8, 8, 3, alpha_in=0.5, alpha_out=0.5, temporal=True).spec.octave == (2, 2, 2)

@@ -1,9 +1,10 @@
 """Property: over random 1-D, 2-D and 3-D specs (groups, depthwise, per-axis strides, path ablations, temporal
 octaves, ceil-mode odd sizes), the closed form equals fvcore and FlopCounterMode on the real module, path by
-path, and the real module's outputs have the priced shapes.  A modest sweep runs by default; the large one is
-marked slow."""
+path, and the real module's outputs have the priced shapes.  A modest sweep runs by default; the larger one is
+marked slow (500 examples; ``OCTPROF_LAYER_SWEEP=N`` runs N, e.g. 5000 before a release)."""
 
 import itertools
+import os
 
 import pytest
 import torch
@@ -101,7 +102,11 @@ def test_nd_closed_form_equals_fvcore_and_flop_counter(spec):
 
 
 @pytest.mark.slow
-@settings(max_examples=1200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(
+    max_examples=int(os.environ.get("OCTPROF_LAYER_SWEEP", "500")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 @given(spec=nd_specs())
 def test_nd_closed_form_equals_fvcore_and_flop_counter_exhaustive(spec):
     check(spec)
