@@ -138,8 +138,8 @@ def _get_attr(gm: fx.GraphModule, target: str) -> Any:
 class _FxCall:
     """An fx call node as the rules' :class:`~octprof.core.rules.Call`."""
 
-    def __init__(self, node: fx.Node) -> None:
-        self.node = node
+    def __init__(self, node: fx.Node, target: str) -> None:
+        self.node, self.target = node, target
 
     def arg(self, index: int, name: str, default: Any = None) -> Any:
         return _arg(self.node, index, name, default)
@@ -317,13 +317,13 @@ def _to_opgraph(gm: fx.GraphModule, dtype: torch.dtype) -> OpGraph:
             r = match_function(target)
             kind = r.kind if r else "unknown"
             module = _owner(n)
-            attrs = r.call_attrs(_FxCall(n)) if r else {}
+            attrs = r.call_attrs(_FxCall(n, target)) if r else {}
         else:  # call_method
             target = f"Tensor.{n.target}"
             r = match_method(str(n.target))
             kind = r.kind if r else "unknown"
             module = _owner(n)
-            attrs = r.call_attrs(_FxCall(n)) if r else {}
+            attrs = r.call_attrs(_FxCall(n, target)) if r else {}
         if kind == "meta" and n.op == "call_function" and n.target is operator.getitem and _shape(n.args[0]):
             # indexing a tensor (a slice or a crop), not a tuple of outputs; a slice that keeps everything
             # (GhostNet's ``out[:, :self.out_chs]`` when the concatenation has exactly that many) is an identity

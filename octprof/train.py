@@ -220,39 +220,16 @@ def optimizer_state_bytes(weight_bytes: int, optimizer: str) -> int:
 
 def saved_caveats(analysis: Any) -> list[str]:
     """Ops whose saved-for-backward bytes the memory model (which prices them as in inference) gets wrong in a
-    training step: a dropout that is active in training (its output is a new tensor, and it keeps its mask; the
-    model prices it as a view) and an in-place ReLU6 / hardtanh (autograd keeps one more map than the model
-    counts).  Their labels; ``saved_exact`` is false when there is any."""
-    gm = analysis.captured.gm
-    fx_nodes = {n.name: n for n in gm.graph.nodes}
+    training step, as their rules say (:meth:`octprof.core.rules.Rule.saved_caveat`): a dropout active in training
+    (its output is a new tensor and it keeps its mask) and an in-place ReLU6 / hardtanh (autograd keeps one more map
+    than the model counts).  ``"label (why)"``; ``saved_exact`` is false when there is any."""
+    from octprof.core.rules import get_rule
+
     out: list[str] = []
     for n in analysis.plan.graph:
-        fxn = fx_nodes.get(n.name)
-        if fxn is None:
-            continue
-        name = str(n.target).rsplit(".", 1)[-1].lower()
-        if n.op == "call_module":
-            try:
-                m = gm.get_submodule(n.module)
-            except AttributeError:
-                continue
-            cls = type(m).__name__.lower()
-            if "dropout" in cls and float(getattr(m, "p", 0.0)) > 0:
-                out.append(f"{n.label} (dropout in training)")
-            elif cls in ("relu6", "hardtanh") and getattr(m, "inplace", False):
-                out.append(f"{n.label} (in-place {type(m).__name__})")
-            continue
-
-        def arg(i: int, key: str, default: Any, node: Any = fxn) -> Any:
-            return node.args[i] if len(node.args) > i else node.kwargs.get(key, default)
-
-        if name in ("dropout", "dropout2d", "dropout1d", "dropout3d", "alpha_dropout", "feature_alpha_dropout"):
-            if arg(2, "training", True) and float(arg(1, "p", 0.5)) > 0:
-                out.append(f"{n.label} (dropout in training)")
-        elif name in ("relu6_", "hardtanh_") or (name == "relu6" and arg(1, "inplace", False)):
-            out.append(f"{n.label} (in-place {name.rstrip('_')})")
-        elif name == "hardtanh" and arg(3, "inplace", False):
-            out.append(f"{n.label} (in-place hardtanh)")
+        why = get_rule(n.kind).saved_caveat(n)
+        if why:
+            out.append(f"{n.label} ({why})")
     return out
 
 

@@ -98,8 +98,10 @@ def fmt_shape(shape: Shape | None) -> str:
 
 
 class Call(Protocol):
-    """A function or method call as the tracer sees it: its arguments by position or keyword, and the shape of a
-    tensor argument (None when it is not a tensor)."""
+    """A function or method call as the tracer sees it: the callable's qualified name (``Tensor.NAME`` for a
+    method), its arguments by position or keyword, and the shape of a tensor argument (None when not a tensor)."""
+
+    target: str
 
     def arg(self, index: int, name: str, default: Any = None) -> Any: ...
 
@@ -212,9 +214,15 @@ class Rule:
         convolutions, linear layers and average pooling do)."""
         return Saved()
 
+    def saved_caveat(self, node: OpNode) -> str | None:
+        """Why a training step keeps other tensors than :meth:`saved` says (the memory model prices the op as in
+        inference), in a few words; None when it does not."""
+        return None
+
     def saved_exact(self, node: OpNode) -> bool:
-        """Whether :meth:`saved` follows PyTorch's derivative formula (else it is the memory model's estimate)."""
-        return True
+        """Whether :meth:`saved` follows PyTorch's derivative formula in a training step (else it is the memory
+        model's estimate)."""
+        return self.saved_caveat(node) is None
 
     def view(self, node: OpNode) -> bool:
         """Whether the output is a view of the first input (no new memory)."""
@@ -623,9 +631,24 @@ class Activation(Rule):
     paper_per_out = 1  # the paper counts one per ReLU output; octprof counts every activation the same way
 
     def module_attrs(self, m: Any) -> dict[str, Any]:
-        if not any(c.__name__ == "PReLU" for c in type(m).__mro__):
-            return {}
-        return {"prelu": True, "num_parameters": m.num_parameters}
+        out: dict[str, Any] = {"inplace": bool(getattr(m, "inplace", False))}
+        if any(c.__name__ == "PReLU" for c in type(m).__mro__):
+            out.update(prelu=True, num_parameters=m.num_parameters)
+        return out
+
+    def call_attrs(self, call: Call) -> dict[str, Any]:
+        # F.relu6(x, inplace), F.hardtanh(x, min_val, max_val, inplace); names ending in "_" are in place anyway
+        name = call.target.rsplit(".", 1)[-1]
+        index = 3 if name == "hardtanh" else 1
+        return {"inplace": name.endswith("_") or bool(call.arg(index, "inplace", False))}
+
+    def saved_caveat(self, node: OpNode) -> str | None:
+        # an in-place hardtanh (ReLU6 is one) keeps its result for backward, and autograd keeps one more map than
+        # the model's "its input" (the input is overwritten)
+        name = _last(node).rstrip("_")
+        if node.attrs.get("inplace") and name in ("relu6", "hardtanh"):
+            return f"in-place {name}"
+        return None
 
     convert = "activation"
 
@@ -667,6 +690,18 @@ class Dropout(Rule):
 
     def view(self, node: OpNode) -> bool:
         return "clone" not in _last(node)
+
+    def module_attrs(self, m: Any) -> dict[str, Any]:
+        return {"p": float(getattr(m, "p", 0.0) or 0.0)}
+
+    def call_attrs(self, call: Call) -> dict[str, Any]:
+        if "dropout" not in call.target:  # clone, contiguous, stochastic depth
+            return {}
+        return {"p": float(call.arg(1, "p", 0.5)) if call.arg(2, "training", True) else 0.0}
+
+    def saved_caveat(self, node: OpNode) -> str | None:
+        # active in training, a dropout makes a new tensor and keeps its mask; the model prices it as in inference
+        return "dropout in training" if node.attrs.get("p", 0.0) > 0 else None
 
     def kernel(self, node: OpNode) -> str:
         return "none"
