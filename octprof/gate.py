@@ -476,7 +476,7 @@ def create(
     for a in archs:
         check_arch(a, "arch")
     grid = parse_grid(alphas) if not isinstance(alphas, (list, tuple)) else parse_grid(list(alphas))
-    from octprof.analysis import resolve
+    from octprof.source import resolve
 
     size = parse_input_size(input_size)
     entries = []
