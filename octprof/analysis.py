@@ -13,10 +13,8 @@ The API reads as questions (after fvcore's analysis objects)::
 
 from __future__ import annotations
 
-import difflib
-import importlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from functools import cached_property
 from typing import Any
 
@@ -27,6 +25,7 @@ from octprof.core.errors import OctprofError, bad
 from octprof.core.layer import ODD_SIZES
 from octprof.core.netcost import price, totals
 from octprof.core.plan import Plan, PlanOptions, plan
+from octprof.source import ModelSource, resolve
 from octprof.trace import Captured, capture
 
 #: The rows of :meth:`Analysis.by_path`, in order, and what each one sums.
@@ -44,131 +43,6 @@ PATH_ROWS: dict[str, str] = {
     "low": "other ops on the low-frequency part of split maps",
     "unsplit": "other ops on maps that are not split (stem and head, the classifier, ops after vanilla convs)",
 }
-
-
-@dataclass
-class ModelSource:
-    """A network to analyse and the conversion preset that comes with it (zoo entries carry the paper's)."""
-
-    name: str
-    factory: Any
-    input_size: int = 224
-    vanilla: tuple[str, ...] = ()
-    alpha_overrides: tuple[tuple[str, float], ...] = ()
-    stride_rule: str = "pool"
-    stride_pool: tuple[str, ...] = ()
-    leaf_modules: tuple[Any, ...] = ()
-    kwargs: dict[str, Any] = field(default_factory=dict)
-
-    user_code: bool = False  # a user's module:factory: what it raises is the user's error, not octprof's
-
-    def create(self, device: str | torch.device | None = None) -> nn.Module:
-        try:
-            if device is not None:
-                with torch.device(device):
-                    model = self.factory(**self.kwargs)
-            else:
-                model = self.factory(**self.kwargs)
-        except Exception as e:
-            if not self.user_code or isinstance(e, OctprofError):
-                raise
-            first = str(e).splitlines()[0] if str(e) else ""
-            raise OctprofError(
-                f"model: {self.name!r} raised {type(e).__name__}: {first} (in your factory, not in octprof; "
-                "set OCTPROF_DEBUG=1 for the traceback)"
-            ) from e
-        if not isinstance(model, nn.Module):
-            raise bad("model", self.name, f"the factory returned {type(model).__name__}, not a torch.nn.Module")
-        return model.eval()
-
-
-def _known(arch: str, names: Sequence[str], library: str, listing: str) -> str:
-    """The model name of ``LIBRARY:NAME`` when the library has it; else a one-line error with close names."""
-    name = arch.split(":", 1)[1]
-    if name not in names:
-        close = difflib.get_close_matches(name, list(names), n=4, cutoff=0.5)
-        hint = f"did you mean {', '.join(close)}?" if close else f"see {listing}"
-        raise bad("arch", arch, f"no such {library} model", hint)
-    return name
-
-
-def _copier(model: nn.Module) -> Any:
-    """A factory of copies of a caller's module: octprof switches what it analyses to eval mode and may move it,
-    so it works on a copy and leaves the caller's module (its training flags, weights, device) as it was."""
-
-    def copy_of() -> nn.Module:
-        import copy
-
-        try:
-            return copy.deepcopy(model)
-        except Exception as e:
-            raise bad(
-                "model",
-                type(model).__name__,
-                f"octprof analyses a copy of a module and this one cannot be copied ({type(e).__name__})",
-                "pass a factory instead: Network('mypackage.models:build')",
-            ) from None
-
-    return copy_of
-
-
-def resolve(arch: str | nn.Module | ModelSource) -> ModelSource:
-    """A zoo name, ``torchvision:NAME``, ``module.path:factory`` or a module itself (analysed as a copy)."""
-    if isinstance(arch, ModelSource):
-        return arch
-    if isinstance(arch, nn.Module):
-        return ModelSource(type(arch).__name__, _copier(arch))
-    if not isinstance(arch, str) or not arch:
-        raise bad("arch", arch, "expected a zoo name, torchvision:NAME or module.path:factory")
-    if arch.startswith("torchvision:"):
-        try:
-            import torchvision.models as tvm
-        except ImportError:
-            raise bad("arch", arch, "torchvision is not installed", "pip install torchvision") from None
-        name = _known(
-            arch, tvm.list_models(module=tvm), "torchvision classification", "torchvision.models.list_models()"
-        )
-        return ModelSource(arch, lambda: tvm.get_model(name, weights=None))
-    if arch.startswith("timm:"):
-        try:
-            import timm
-        except ImportError:
-            raise bad("arch", arch, "timm is not installed", "pip install 'octprof[timm]'") from None
-        name = _known(arch, timm.list_models(), "timm", "timm.list_models('PATTERN*')")
-        return ModelSource(arch, lambda: timm.create_model(name, pretrained=False))
-    if ":" in arch:
-        import os
-        import sys
-
-        mod_name, _, attr = arch.partition(":")
-        if os.getcwd() not in sys.path and "" not in sys.path:
-            sys.path.insert(0, os.getcwd())  # a user's own module in the current directory
-        try:
-            mod = importlib.import_module(mod_name)
-        except Exception as e:
-            raise bad(
-                "model",
-                arch,
-                f"cannot import module {mod_name!r} ({type(e).__name__}: {e})",
-                "the module must be importable from the current directory or the installed packages",
-            ) from None
-        factory = getattr(mod, attr, None)
-        if factory is None or not callable(factory):
-            raise bad("model", arch, f"module {mod_name!r} has no callable {attr!r}")
-        return ModelSource(arch, factory, user_code=True)
-    from octprof.zoo import get_entry
-
-    e = get_entry(arch)
-    return ModelSource(
-        e.name,
-        e.factory,
-        e.input_size,
-        tuple(e.vanilla),
-        tuple(e.alpha),
-        e.stride_rule,
-        tuple(getattr(e, "stride_pool", ())),
-        kwargs=dict(e.kwargs),
-    )
 
 
 class UnpricedWarning(UserWarning):
@@ -424,7 +298,7 @@ class Network:
     ) -> None:
         self.source = resolve(arch)
         if leaf_modules:
-            self.source.leaf_modules = tuple(leaf_modules)
+            self.source = replace(self.source, leaf_modules=tuple(leaf_modules))
         if isinstance(input_size, str):  # "224" or "320x256", as on the command line
             from octprof.core.inputs import parse_input_size
 

@@ -433,7 +433,7 @@ def _samples(
     import torch.nn.functional as F
 
     from octprof.backends import EXPORTED, exported_step
-    from octprof.measure import time_round_robin
+    from octprof.timing import time_round_robin
 
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     dev = torch.device(device)
@@ -548,7 +548,7 @@ def calibrate(
     per thread count (see :func:`save_profile`), each with the fit's median absolute relative error.  ``backend``
     (``eager``, ``onnxruntime``, ``openvino``) runs each micro-benchmark where ``bench --backend`` would."""
     from octprof.backends import check_backend
-    from octprof.measure import check_device, check_dtype, check_threads, machine_info
+    from octprof.machine import check_device, check_dtype, check_threads, machine_info
 
     dev = check_device(device)
     dt = check_dtype(dtype, dev)
@@ -557,7 +557,7 @@ def calibrate(
     check_backend(backend, dev, dt, "infer")
     if channels_last is None:  # as bench runs it: channels-last on CPU; exported graphs take plain NCHW input
         from octprof.backends import EXPORTED
-        from octprof.measure import default_channels_last
+        from octprof.machine import default_channels_last
 
         channels_last = default_channels_last(dev) and backend not in EXPORTED
     counts = (
@@ -587,7 +587,7 @@ def calibrate(
 
 
 def _key(device: Any, dtype: Any, threads: int, channels_last: bool, backend: str = "eager") -> dict[str, Any]:
-    from octprof.measure import machine_info
+    from octprof.machine import machine_info
 
     return {
         "device": str(device),
@@ -675,7 +675,7 @@ def load_profile(
     :func:`calibrate` chooses it (channels-last on CPU, except for exported backends)."""
     if channels_last is None:
         from octprof.backends import EXPORTED
-        from octprof.measure import default_channels_last
+        from octprof.machine import default_channels_last
 
         channels_last = default_channels_last(device) and backend not in EXPORTED
     path = path or default_profile_path()

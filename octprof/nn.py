@@ -29,6 +29,7 @@ __all__ = [
     "oct_cat",
     "oct_merge",
     "oct_mul",
+    "oct_parts",
     "oct_split",
 ]
 
@@ -36,7 +37,8 @@ OctPair = tuple[Tensor | None, Tensor | None]
 OctLike = Tensor | OctPair
 
 
-def _parts(x: OctLike) -> OctPair:
+def oct_parts(x: OctLike) -> OctPair:
+    """``(high, low)`` of a map: a plain tensor is ``(x, None)``; a part with no channels is None."""
     if isinstance(x, Tensor):
         return x, None
     if isinstance(x, (tuple, list)) and len(x) == 2:
@@ -430,7 +432,7 @@ def oct_split(x: Tensor, channels: tuple[int, int], *, temporal: bool = False, o
 def oct_merge(x: OctLike, *, temporal: bool = False, size: Sequence[int] | None = None) -> Tensor:
     """Back to one full-resolution map: upsample the low part an octave (nearest) and concatenate after the
     high.  ``size``: the full map's spatial size (for odd sizes; default: the high part's, else 2× the low's)."""
-    h, l = _parts(x)
+    h, l = oct_parts(x)
     if l is None:
         assert h is not None
         return h
@@ -488,11 +490,11 @@ def oct_div(a: Any, b: Any) -> Any:
 
 def oct_cat(tensors: Sequence[OctLike], dim: int = 1) -> OctLike:
     """Channel concatenation: high parts together, low parts together (a vanilla input joins the high part)."""
-    parts = [p for t in tensors for p in _parts(t) if p is not None]
+    parts = [p for t in tensors for p in oct_parts(t) if p is not None]
     if parts and dim != 1 and dim != 1 - parts[0].dim():
         raise ValueError(f"dim: got {dim}; octave maps concatenate along channels only (dim=1)")
-    highs = [h for h, _ in map(_parts, tensors) if h is not None]
-    lows = [l for _, l in map(_parts, tensors) if l is not None]
+    highs = [h for h, _ in map(oct_parts, tensors) if h is not None]
+    lows = [l for _, l in map(oct_parts, tensors) if l is not None]
     high = torch.cat(highs, 1) if highs else None
     if not lows:
         assert high is not None
@@ -554,7 +556,7 @@ class FreqBatchNorm2d(nn.Module):
         return cls(part(slice(0, h), h), part(slice(h, None), l))
 
     def forward(self, x: OctLike) -> OctLike:
-        h, l = _parts(x)
+        h, l = oct_parts(x)
         return (None if h is None else self.high(h)), (None if l is None else self.low(l))  # type: ignore[misc]
 
 

@@ -8,7 +8,8 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-import octprof.measure as measure
+import octprof.bench as bench_module
+import octprof.machine as machine
 from octprof.analysis import Network
 from octprof.cli import main
 from octprof.measure import Timing, bench, machine_info, path_times, time_round_robin
@@ -63,7 +64,7 @@ def test_bench_train_channels_last_reference(mode, channels_last, impl):
 
 
 def test_ctrl_c_keeps_finished_groups(monkeypatch):
-    real = measure._bench_group
+    real = bench_module._bench_group
     calls = []
 
     def flaky(*args, **kwargs):
@@ -72,7 +73,7 @@ def test_ctrl_c_keeps_finished_groups(monkeypatch):
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(measure, "_bench_group", flaky)
+    monkeypatch.setattr(bench_module, "_bench_group", flaky)
     df = bench([tiny(), tiny()], alphas=[0.5], **FAST)
     assert df.attrs["interrupted"] and len(df) == 2  # the first group's two rows
 
@@ -81,7 +82,7 @@ def test_cli_prints_finished_rows_on_ctrl_c(monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(measure, "_bench_group", interrupted)
+    monkeypatch.setattr(bench_module, "_bench_group", interrupted)
     r = run("bench", "--arch", "resnet26", "--input-size", "64", "--threads", "1", "--no-progress")
     assert r.exit_code == 130 and "interrupted: kept the 0 finished rows" in r.output
 
@@ -173,7 +174,7 @@ def test_unsupported_dtype_on_the_device_is_one_line(monkeypatch):
     def fails(dtype, device):
         raise RuntimeError("\"slow_conv2d_cpu\" not implemented for 'Half'")
 
-    monkeypatch.setattr(measure, "_probe", fails)
+    monkeypatch.setattr(machine, "_probe", fails)
     r = run("bench", "--dtype", "float16")
     assert r.exit_code != 0
     assert "--dtype: got 'float16'; not supported for convolutions on cpu" in r.output

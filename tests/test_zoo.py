@@ -80,7 +80,7 @@ def test_traces_and_presets_name_real_convolutions(name):
     model = on_meta(entry.create)
     torch.fx.symbolic_trace(model)  # the planner traces the vanilla network
     convs = {k: m for k, m in model.named_modules() if isinstance(m, nn.Conv2d)}
-    for pattern in entry.vanilla + tuple(p for p, _ in entry.alpha):
+    for pattern in entry.vanilla + tuple(p for p, _ in entry.alpha_overrides):
         assert any(fnmatch.fnmatchcase(k, pattern) for k in convs), pattern
     for pattern in entry.stride_pool:
         hits = [m for k, m in convs.items() if fnmatch.fnmatchcase(k, pattern)]

@@ -114,7 +114,7 @@ def parse_dtype(name: Any, param: str = "--dtype", allowed: tuple[str, ...] = tu
 
 def check_arch(arch: str, param: str) -> None:
     """Resolve ``arch`` without building it; an unknown name is a one-line error naming ``param``."""
-    from octprof.analysis import resolve
+    from octprof.source import resolve
 
     try:
         resolve(arch)

@@ -7,7 +7,7 @@ Presets follow the official code (facebookresearch/OctConv): ``utils/symbol`` fo
 
 from __future__ import annotations
 
-from octprof.zoo import ZooEntry, register
+from octprof.zoo.registry import ModelSource, register
 
 __all__ = ["RESNET_DEPTHS"]
 
@@ -32,7 +32,7 @@ _RESNET_POOL = ("layer4.0.conv2",)
 
 for _depth in (26, 50, 101, 152, 200):
     register(
-        ZooEntry(
+        ModelSource(
             name=f"resnet{_depth}",
             factory=_M + "preact_resnet",
             kwargs={"depth": _depth},
@@ -44,7 +44,7 @@ for _depth in (26, 50, 101, 152, 200):
     )
 
 register(
-    ZooEntry(
+    ModelSource(
         name="se_resnet50",
         factory=_M + "preact_se_resnet",
         kwargs={"depth": 50},
@@ -57,7 +57,7 @@ register(
 
 for _depth in (50, 101):
     register(
-        ZooEntry(
+        ModelSource(
             name=f"resnext{_depth}_32x4d",
             factory=_M + "preact_resnext_32x4d",
             kwargs={"depth": _depth},
@@ -69,7 +69,7 @@ for _depth in (50, 101):
     )
 
 register(
-    ZooEntry(
+    ModelSource(
         name="densenet121",
         factory=_M + "densenet",
         kwargs={"depth": 121},
@@ -90,7 +90,7 @@ _MBV1_POOL = ("features.12.conv_dw",)
 
 for _name, _mult in (("mobilenet_v1", 1.0), ("mobilenet_v1_075", 0.75)):
     register(
-        ZooEntry(
+        ModelSource(
             name=_name,
             factory=_M + "mobilenet_v1",
             kwargs={"multiplier": _mult},
@@ -116,7 +116,7 @@ _MBV2_POOL = ("features.14.conv2",)
 
 for _name, _mult in (("mobilenet_v2", 1.0), ("mobilenet_v2_1125", 1.125)):
     register(
-        ZooEntry(
+        ModelSource(
             name=_name,
             factory=_M + "mobilenet_v2",
             kwargs={"multiplier": _mult},
@@ -131,7 +131,7 @@ for _name, _mult in (("mobilenet_v2", 1.0), ("mobilenet_v2_1125", 1.125)):
 # Stage ratios [α, α, α, 0]; the stem (plain Gluon layers) is vanilla.  The stride sits on conv3 (down_pos=2);
 # layer4.0.conv3 takes the vanilla output of conv2 but is an octave operator, so it pools.
 register(
-    ZooEntry(
+    ModelSource(
         name="resnet152_v1f",
         factory=_M + "resnet152_v1f",
         vanilla=("stem.*", "stem_block.*", "layer4.*"),
@@ -142,7 +142,7 @@ register(
 )
 
 register(
-    ZooEntry(
+    ModelSource(
         name="se_resnet152_v1e",
         factory=_M + "se_resnet152_v1e",
         vanilla=("stem.*", "layer4.*", "*.se.fc1"),
