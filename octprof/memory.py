@@ -607,7 +607,7 @@ def measured_peak_bytes(model: Any, x: Any, device: Any = "cpu") -> int | None:
 def _cpu_peak(model: Any, x: Any) -> int | None:
     from torch.profiler import profile
 
-    from octprof.measure import profiler_activities
+    from octprof.machine import profiler_activities
 
     with profile(activities=profiler_activities("cpu"), profile_memory=True) as prof:
         out = model(x)

@@ -340,7 +340,7 @@ def train_table(
 
     from octprof.analysis import Network
     from octprof.core.grid import parse_grid
-    from octprof.measure import DTYPES
+    from octprof.machine import DTYPES
 
     if isinstance(archs, str) or not isinstance(archs, Sequence):
         archs = [archs]

@@ -58,7 +58,7 @@ def train_report(
 
     if per_layer:
         from octprof.analysis import Network
-        from octprof.measure import DTYPES
+        from octprof.machine import DTYPES
 
         if len(names) != 1 or len(alphas) != 1:
             raise bad("--per-layer", f"{len(names)} networks x {len(alphas)} alphas", "expected one network, one α")
