@@ -647,7 +647,7 @@ class Activation(Rule):
         # the model's "its input" (the input is overwritten)
         name = _last(node).rstrip("_")
         if node.attrs.get("inplace") and name in ("relu6", "hardtanh"):
-            return f"in-place {name}"
+            return f"in-place {'ReLU6' if name == 'relu6' else name}"
         return None
 
     convert = "activation"
