@@ -18,7 +18,9 @@ import gpu  # noqa: E402
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("gpu")
-    rc = gpu.main(["--device", "cpu", "--quick", "--out", str(out)])
+    # a generous budget: on a busy machine the quick run must still run every section (the budget's own behaviour
+    # is tested below)
+    rc = gpu.main(["--device", "cpu", "--quick", "--out", str(out), "--budget-s", "1800"])
     path = out / "gpu-cpu-quick.json"
     return rc, path, json.loads(path.read_text())
 
