@@ -35,6 +35,7 @@ from typing import Any
 from octprof.core.errors import bad
 from octprof.core.files import write_atomic
 from octprof.core.inputs import check_arch, parse_input_size, size_text
+from octprof.core.netcost import RELATIVE_COLUMNS, TOTAL_COLUMNS
 
 __all__ = [
     "DEFAULT_METRICS",
@@ -55,22 +56,7 @@ FORMAT = "octprof-gate-baseline"
 VERSION = 1
 
 #: Metrics a baseline may hold (columns of :func:`octprof.report.network_table`).  All are costs.
-METRICS: tuple[str, ...] = (
-    "macs",
-    "flops",
-    "paper_flops",
-    "fvcore_flops",
-    "params",
-    "act_elems",
-    "act_bytes",
-    "fmap_elems",
-    "macs_rel",
-    "paper_flops_rel",
-    "fvcore_flops_rel",
-    "params_rel",
-    "act_elems_rel",
-    "fmap_elems_rel",
-)
+METRICS: tuple[str, ...] = (*TOTAL_COLUMNS, *(f"{c}_rel" for c in RELATIVE_COLUMNS))
 #: What a new baseline records: the gains (relative to α = 0) and the absolute counts behind them.
 DEFAULT_METRICS: tuple[str, ...] = (
     "macs",

@@ -8,18 +8,7 @@ from typing import Any
 import pandas as pd
 
 from octprof.core.grid import parse_grid
-
-TOTAL_COLUMNS: tuple[str, ...] = (
-    "macs",
-    "flops",
-    "paper_flops",
-    "fvcore_flops",
-    "params",
-    "act_elems",
-    "act_bytes",
-    "fmap_elems",
-)
-RELATIVE_COLUMNS: tuple[str, ...] = ("macs", "paper_flops", "fvcore_flops", "params", "act_elems", "fmap_elems")
+from octprof.core.netcost import RELATIVE_COLUMNS, TOTAL_COLUMNS
 
 
 def network_table(

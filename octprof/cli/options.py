@@ -149,3 +149,16 @@ def handle_errors(f: Callable[..., Any]) -> Callable[..., Any]:
             ) from None
 
     return wrapper
+
+
+def unpriced_notes(counts: dict[str, int], notes: list[str], strict: bool) -> None:
+    """Ops nothing priced: one line on stderr and a note in every output format; an error under ``--strict``."""
+    if not counts:
+        return
+    from octprof.analysis import unpriced_message
+
+    msg = unpriced_message(counts)
+    if strict:
+        raise click.ClickException(f"--strict: {msg}")
+    click.echo(f"warning: {msg}", err=True)
+    notes.append(msg)

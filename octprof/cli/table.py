@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from octprof.cli.columns import columns_option, footnotes, is_data_format, select_columns
-from octprof.cli.options import ALPHA_GRID, emit, format_option, handle_errors, output_option
+from octprof.cli.options import ALPHA_GRID, emit, format_option, handle_errors, output_option, unpriced_notes
 from octprof.core.errors import bad
 from octprof.core.inputs import parse_input_size
 from octprof.progress import progress
@@ -72,19 +72,6 @@ def expand_timm(pattern: str) -> list[str]:
     if not names:
         raise bad("--arch", pattern, "the pattern matches no timm model", "see timm.list_models('PATTERN')")
     return [f"timm:{n}" for n in names]
-
-
-def _unpriced(counts: dict[str, int], notes: list[str], strict: bool) -> None:
-    """Ops nothing priced: one line on stderr and a note in every output format; an error under ``--strict``."""
-    if not counts:
-        return
-    from octprof.analysis import unpriced_message
-
-    msg = unpriced_message(counts)
-    if strict:
-        raise click.ClickException(f"--strict: {msg}")
-    click.echo(f"warning: {msg}", err=True)
-    notes.append(msg)
 
 
 @click.command("table")
@@ -237,7 +224,7 @@ def table(
         notes.append(an.conv_summary())
         for r in an.refusals():
             notes.append(f"refused: {r['op']} cannot take a split map ({r['why']}); it runs on merged maps")
-        _unpriced(an.unpriced_counts(), notes, strict)
+        unpriced_notes(an.unpriced_counts(), notes, strict)
         emit(df.to_dict("records"), fmt, output, cols, notes=notes)
         return
     df = network_table(
@@ -265,7 +252,7 @@ def table(
     for (arch, a), line in df.attrs.get("conv_summary", {}).items():
         if a == max(alpha):  # one line per network, at the largest alpha of the grid
             notes.append(f"{arch} at alpha {a:g}: {line}")
-    _unpriced(df.attrs.get("unpriced", {}), notes, strict)
+    unpriced_notes(df.attrs.get("unpriced", {}), notes, strict)
     emit(df.to_dict("records"), fmt, output, cols, notes=notes)
     if check and not df["agree"].all():
         bad_rows = df[~df["agree"]]

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from octprof.cli.columns import is_data_format, select_columns
-from octprof.cli.options import emit
+from octprof.cli.options import emit, unpriced_notes
 from octprof.core.errors import bad
 from octprof.progress import progress
 
@@ -95,14 +95,7 @@ def train_report(
         if not df["paper_mb"].notna().any():
             default.remove("paper_mb")
     notes = list(df.attrs.get("notes", ()))
-    if df.attrs.get("unpriced"):
-        from octprof.analysis import unpriced_message
-
-        msg = unpriced_message(df.attrs["unpriced"])
-        if strict:
-            raise click.ClickException(f"--strict: {msg}")
-        click.echo(f"warning: {msg}", err=True)
-        notes.append(msg)
+    unpriced_notes(df.attrs.get("unpriced") or {}, notes, strict)
     if check:
         notes.append(
             "check: one training step of the real octave network on the meta device; flop_counter_train_flops "

@@ -9,6 +9,18 @@ from octprof.core.plan import Plan
 from octprof.core.rules import OctaveLayer, TensorSplit, get_rule, merge_row
 
 ROW_COUNTS: tuple[str, ...] = ("macs", "paper_flops", "fvcore_flops", "params", "act_elems")
+#: A network's totals, as ``network_table`` reports them, and those it also gives relative to α = 0 (``*_rel``).
+TOTAL_COLUMNS: tuple[str, ...] = (
+    "macs",
+    "flops",
+    "paper_flops",
+    "fvcore_flops",
+    "params",
+    "act_elems",
+    "act_bytes",
+    "fmap_elems",
+)
+RELATIVE_COLUMNS: tuple[str, ...] = ("macs", "paper_flops", "fvcore_flops", "params", "act_elems", "fmap_elems")
 
 
 def price(plan: Plan) -> list[dict[str, Any]]:
