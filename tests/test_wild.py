@@ -91,7 +91,7 @@ def test_shared_module_kept_vanilla_with_reason():
 
 def test_proof_refuses_and_replans(monkeypatch):
     """A rule that promises a split its conversion cannot deliver is caught by the proof, refused, and listed."""
-    import octprof.nn as onn
+    import octprof.freq as onn
 
     real = onn._binary
 
