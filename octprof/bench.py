@@ -327,7 +327,42 @@ def results_text(
         head = [f"# {k}: {v}" for k, v in machine.items()] + [f"# {n}" for n in notes]
         return "\n".join(head) + ("\n" if head else "") + render(records, "csv", columns=list(df.columns))
     machine_notes = [f"{k}: {v}" for k, v in machine.items()]
-    return render(records, fmt, columns=list(df.columns), title=title, notes=[*notes, *machine_notes])
+    columns, same = _fold_settings(records, list(df.columns))
+    if same:
+        notes = [f"every row: {same}", *notes]
+    return render(records, fmt, columns=columns, title=title, notes=[*notes, *machine_notes])
+
+
+# the run's settings: a text table shows them once, in a note, when every row has the same (CSV and JSON keep them)
+SETTINGS: tuple[str, ...] = (
+    "input_size",
+    "device",
+    "dtype",
+    "threads",
+    "mode",
+    "channels_last",
+    "compiled",
+    "backend",
+    "precision",
+    "impl",
+    "repeats",
+    "warmup",
+)
+
+
+def _fold_settings(records: list[dict[str, Any]], columns: list[str]) -> tuple[list[str], str]:
+    """The columns to show and the note for the settings every row shares (so that a text table fits a terminal)."""
+    if len(records) < 2:
+        return columns, ""
+    same = [c for c in SETTINGS if c in columns and all(r.get(c) == records[0].get(c) for r in records)]
+    note = ", ".join(f"{c} {_setting_text(records[0][c])}" for c in same)
+    return [c for c in columns if c not in same], note
+
+
+def _setting_text(v: Any) -> str:
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    return str(v)
 
 
 def write_results(

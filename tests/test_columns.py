@@ -207,3 +207,40 @@ def test_layer_default_and_check_fit_with_each_definition_once():
     memory = run(*args, "--columns", "memory")
     assert memory.splitlines()[0].split() == ["path", "in_shape", "out_shape", "act_elems", "in_bytes", "out_bytes"]
     assert any(n.startswith("bytes at float32 (4 B/element)") for n in notes_of(memory))
+
+
+def test_bench_text_folds_the_settings_every_row_shares():
+    """A bench table names its run settings once, in a note, so the text fits 120 characters; CSV keeps them."""
+    import pandas as pd
+
+    from octprof.bench import results_text
+
+    row = {
+        "arch": "resnext101_32x4d",
+        "alpha": 0.5,
+        "batch": 1,
+        "input_size": "224x224",
+        "device": "cpu",
+        "dtype": "float32",
+        "threads": 2,
+        "mode": "infer",
+        "channels_last": True,
+        "compiled": False,
+        "backend": "eager",
+        "precision": "float32",
+        "impl": "fast",
+        "median_ms": 1234.5678,
+        "iqr_ms": 12.3456,
+        "throughput": 0.81,
+        "speedup": 1.4321,
+        "theory_speedup": 1.7654,
+        "efficiency": 0.8112,
+        "macs": 16_000_000_000,
+        "repeats": 20,
+    }
+    df = pd.DataFrame([row, {**row, "alpha": 0.0, "speedup": 1.0}])
+    text = results_text(df, "table")
+    table = text.split("\n\n")[0]
+    assert widest(table) <= WIDTH and "backend" not in table.splitlines()[0]
+    assert "every row: input_size 224x224, device cpu" in " ".join(text.split())
+    assert "backend" in results_text(df, "csv").splitlines()[0]
