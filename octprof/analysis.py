@@ -38,7 +38,7 @@ class ModelSource:
 
     name: str
     factory: Any
-    input_size: int = 224
+    input_size: Any = 224
     vanilla: tuple[str, ...] = ()
     alpha_overrides: tuple[tuple[str, float], ...] = ()
     stride_rule: str = "pool"
@@ -81,10 +81,16 @@ def resolve(arch: str | nn.Module | ModelSource) -> ModelSource:
             import torchvision.models as tvm
         except ImportError:
             raise bad("arch", arch, "torchvision is not installed", "pip install torchvision") from None
+        video = tvm.list_models(module=tvm.video)
         name = _known(
-            arch, tvm.list_models(module=tvm), "torchvision classification", "torchvision.models.list_models()"
+            arch,
+            tvm.list_models(module=tvm) + video,
+            "torchvision classification or video",
+            "torchvision.models.list_models()",
         )
-        return ModelSource(arch, lambda: tvm.get_model(name, weights=None))
+        # video models (torchvision.models.video) take clips: 16 frames of 112x112 by default
+        size: Any = (16, 112, 112) if name in video else 224
+        return ModelSource(arch, lambda: tvm.get_model(name, weights=None), size)
     if arch.startswith("timm:"):
         try:
             import timm
@@ -163,7 +169,8 @@ class Analysis:
     def rows(self) -> list[dict[str, Any]]:
         rows = price(self.plan)
         counted = sum(r["params"] for r in rows)
-        if self.param_count is not None and counted != self.param_count:
+        expected = None if self.param_count is None else self.param_count - self.ablated_params()
+        if expected is not None and counted != expected:
             # never silent: parameters no op's rule accounted for (or counted twice) get a row of their own
             rows.append(
                 {
@@ -175,7 +182,7 @@ class Analysis:
                     "macs": 0,
                     "paper_flops": 0,
                     "fvcore_flops": 0,
-                    "params": self.param_count - counted,
+                    "params": expected - counted,
                     "act_elems": 0,
                     "note": "module tree count minus the rules' count",
                     "node": "",
@@ -183,6 +190,23 @@ class Analysis:
                 }
             )
         return rows
+
+    def ablated_params(self) -> int:
+        """Weights the octave network does not have because its layers keep fewer paths (``paths``): the vanilla
+        convs' parameters minus their octave layers' (all four paths keep every weight, groups and depthwise
+        included, so only ablated layers differ)."""
+        from octprof.core.layer import PATHS, layer_cost
+        from octprof.core.rules import OctaveLayer, get_rule
+
+        out = 0
+        for name, cp in self.plan.convs.items():
+            if cp.mode != "octave" or cp.spec is None or cp.spec.paths == PATHS:
+                continue
+            node = self.plan.graph[name]
+            r = get_rule(node.kind)
+            assert isinstance(r, OctaveLayer)
+            out += r.vanilla_cost(node)["params"] - sum(c.params for c in layer_cost(cp.spec).rows)
+        return out
 
     def unpriced_counts(self) -> dict[str, int]:
         """Ops no rule prices and FlopCounterMode counted nothing for, by target: ``{"torch.cumsum": 1}``."""
@@ -365,8 +389,14 @@ class Network:
         leaf_modules: Sequence[Any] = (),
         meta: bool = True,
         odd_size: str = "vanilla",
+        temporal: bool = False,
+        paths: str | Sequence[str] | None = None,
+        paths_for: Sequence[tuple[str, str | Sequence[str]]] = (),
     ) -> None:
         self.source = resolve(arch)
+        # 3-D networks: halve time too in the low part; the paths every octave conv keeps (None: all four), and
+        # per-pattern overrides ``(pattern, paths)`` (see ``PlanOptions.paths_for``)
+        self.temporal, self.paths, self.paths_for = temporal, paths, tuple(paths_for)
         if leaf_modules:
             self.source.leaf_modules = tuple(leaf_modules)
         self.input_size = input_size if input_size is not None else self.source.input_size
@@ -405,6 +435,9 @@ class Network:
             self.source.stride_pool,
             strict_patterns=strict_patterns,
             odd_size=self.odd_size,
+            temporal=self.temporal,
+            paths=self.paths,
+            paths_overrides=self.paths_for,
         )
         graph = self.captured.graph
         the_plan = plan(graph, opts)
