@@ -78,9 +78,10 @@ _TOL_PCT = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*%\s*")
 _HINT = "recreate it with: octprof gate --baseline FILE --update --arch NAME [--alpha GRID]"
 
 
-def parse_input_size(value: Any, param: str = "input_size") -> int | tuple[int, int] | None:
-    """An input size as given in a CSV or a baseline: ``224``, ``"224"``, ``"320x256"``, ``[320, 256]`` or
-    empty (the model's default).  Returns an int (square), an (H, W) tuple or None."""
+def parse_input_size(value: Any, param: str = "input_size") -> int | tuple[int, ...] | None:
+    """An input size as given in a CSV or a baseline: ``224``, ``"224"``, ``"320x256"``, ``[320, 256]``,
+    ``"16x112x112"`` (a 3-D network's T×H×W) or empty (the model's default).  Returns an int (square, or a 1-D
+    network's length), an (H, W) or (T, H, W) tuple or None."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
     if isinstance(value, bool):
@@ -99,6 +100,9 @@ def parse_input_size(value: Any, param: str = "input_size") -> int | tuple[int, 
         text = value.strip()
         if not text:
             return None
+        m3 = re.fullmatch(r"(\d+)\s*[xX×]\s*(\d+)\s*[xX×]\s*(\d+)", text)
+        if m3 and all(int(g) >= 1 for g in m3.groups()):
+            return tuple(int(g) for g in m3.groups())  # TxHxW: a 3-D network's clip (CxHxW for a 2-D one)
         m = re.fullmatch(r"(\d+)(?:\s*[xX×]\s*(\d+))?", text)
         if m:
             h = int(m.group(1))

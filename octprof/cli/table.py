@@ -102,7 +102,11 @@ def _unpriced(counts: dict[str, int], notes: list[str], strict: bool) -> None:
     metavar="MODULE:FACTORY",
     help="Any model: an importable module and a factory returning an nn.Module. Repeatable.",
 )
-@click.option("--input-size", default=None, help="S or HxW (default: the architecture's, else 224).")
+@click.option(
+    "--input-size",
+    default=None,
+    help="S or HxW for 2-D networks, L for 1-D, TxHxW for 3-D (default: the architecture's, else 224).",
+)
 @click.option(
     "--alpha",
     type=ALPHA_GRID,
@@ -123,6 +127,26 @@ def _unpriced(counts: dict[str, int], notes: list[str], strict: bool) -> None:
     type=click.Choice(["pool", "conv"]),
     default=None,
     help="Stride 2 by average pooling (the paper) or strided convs (default: the preset's).",
+)
+@click.option(
+    "--temporal-octave",
+    is_flag=True,
+    help="3-D networks: the low part is an octave lower in time too (default: H and W only).",
+)
+@click.option(
+    "--paths",
+    default=None,
+    metavar="h2h,h2l,l2h,l2l",
+    help="Ablation: the paths every octave conv keeps (where the split begins or ends, the path feeding the "
+    "present part is kept too). Default: all four.",
+)
+@click.option(
+    "--paths-for",
+    "paths_for",
+    multiple=True,
+    metavar="PATTERN=PATHS",
+    help="The paths of the octave convs whose module name matches PATTERN (fnmatch), e.g. "
+    "'layer4.*=h2h,h2l,l2h,l2l'; the last matching wins over --paths. Repeatable.",
 )
 @columns_option(PRESETS, "--columns gains,act_bytes or --columns all")
 @click.option("--per-layer", is_flag=True, help="One row per layer (of one network at one α).")
@@ -155,6 +179,9 @@ def table(
     batch: int,
     vanilla: tuple[str, ...],
     stride_rule: str | None,
+    temporal_octave: bool,
+    paths: str | None,
+    paths_for: tuple[str, ...],
     columns_text: str | None,
     per_layer: bool,
     jobs: int,
@@ -182,12 +209,19 @@ def table(
     if not names:
         raise bad("--arch", None, "give at least one --arch NAME or --model MODULE:FACTORY", "see 'octprof list'")
     size = parse_input_size(input_size, "--input-size")
+    overrides = []
+    for item in paths_for:
+        pat, eq, p = item.partition("=")
+        if not eq or not pat or not p:
+            raise bad("--paths-for", item, "expected PATTERN=PATHS, e.g. 'layer4.*=h2h,h2l,l2h,l2l'")
+        overrides.append((pat, p))
+    options = {"temporal": temporal_octave, "paths": paths, "paths_for": tuple(overrides)}
     if per_layer:
         from octprof.analysis import Network
 
         if len(names) != 1 or len(alpha) != 1:
             raise bad("--per-layer", f"{len(names)} networks x {len(alpha)} alphas", "expected one network, one α")
-        an = Network(names[0], size, batch, vanilla=vanilla, stride_rule=stride_rule).analyze(alpha[0])
+        an = Network(names[0], size, batch, vanilla=vanilla, stride_rule=stride_rule, **options).analyze(alpha[0])
         df = an.by_layer()
         cols = select_columns(
             columns_text, list(df.columns), LAYER_COLUMNS, LAYER_PRESETS, data=is_data_format(fmt, output)
@@ -211,6 +245,7 @@ def table(
         check=check,
         progress=lambda it: progress(it, total=len(it), desc="pricing", unit="net×α"),
         jobs=jobs,
+        options=options,
     )
     cols = select_columns(
         columns_text,
