@@ -105,7 +105,8 @@ def _unpriced(counts: dict[str, int], notes: list[str], strict: bool) -> None:
 @click.option(
     "--input-size",
     default=None,
-    help="S or HxW for 2-D networks, L for 1-D, TxHxW for 3-D (default: the architecture's, else 224).",
+    help="S or HxW for 2-D networks, L for 1-D, TxHxW for 3-D (default: the architecture's, else 224); a "
+    "comma-separated list prices each size (a resolution study: 224,256,288,320).",
 )
 @click.option(
     "--alpha",
@@ -208,7 +209,8 @@ def table(
     names += list(models)
     if not names:
         raise bad("--arch", None, "give at least one --arch NAME or --model MODULE:FACTORY", "see 'octprof list'")
-    size = parse_input_size(input_size, "--input-size")
+    sizes = [parse_input_size(t, "--input-size") for t in (input_size or "").split(",")] if input_size else [None]
+    size = sizes[0]
     overrides = []
     for item in paths_for:
         pat, eq, p = item.partition("=")
@@ -219,8 +221,12 @@ def table(
     if per_layer:
         from octprof.analysis import Network
 
-        if len(names) != 1 or len(alpha) != 1:
-            raise bad("--per-layer", f"{len(names)} networks x {len(alpha)} alphas", "expected one network, one α")
+        if len(names) != 1 or len(alpha) != 1 or len(sizes) != 1:
+            raise bad(
+                "--per-layer",
+                f"{len(names)} networks x {len(alpha)} alphas x {len(sizes)} sizes",
+                "expected one network, one α, one input size",
+            )
         an = Network(names[0], size, batch, vanilla=vanilla, stride_rule=stride_rule, **options).analyze(alpha[0])
         df = an.by_layer()
         cols = select_columns(
@@ -235,18 +241,28 @@ def table(
         _unpriced(an.unpriced_counts(), notes, strict)
         emit(df.to_dict("records"), fmt, output, cols, notes=notes)
         return
-    df = network_table(
-        names,
-        alpha,
-        size,
-        batch,
-        vanilla,
-        stride_rule,
-        check=check,
-        progress=lambda it: progress(it, total=len(it), desc="pricing", unit="net×α"),
-        jobs=jobs,
-        options=options,
-    )
+    frames = [
+        network_table(
+            names,
+            alpha,
+            size_i,
+            batch,
+            vanilla,
+            stride_rule,
+            check=check,
+            progress=lambda it: progress(it, total=len(it), desc="pricing", unit="net×α"),
+            jobs=jobs,
+            options=options,
+        )
+        for size_i in sizes
+    ]
+    df = frames[0]
+    if len(frames) > 1:  # one table over the sizes: rows by size, then network and α; relative columns per size
+        import pandas as pd
+
+        df = pd.concat(frames, ignore_index=True)
+        df.attrs["unpriced"] = {k: v for f in frames for k, v in f.attrs.get("unpriced", {}).items()}
+        df.attrs["conv_summary"] = frames[-1].attrs.get("conv_summary", {})
     cols = select_columns(
         columns_text,
         list(df.columns),
