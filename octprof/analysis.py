@@ -336,7 +336,8 @@ class Analysis:
 
     def octify(self, conv_cls: Any = None) -> nn.Module:
         """The real octave network (an ``fx.GraphModule``) in eval mode, with the vanilla weights' slices.
-        ``conv_cls``: the class of its octave convolutions (default ``octprof.nn.OctConv2d``)."""
+        ``conv_cls``: the class of its 2-D octave convolutions (default ``octprof.nn.OctConv2d``); 1-D and 3-D
+        convolutions become ``OctConv1d`` / ``OctConv3d``."""
         from octprof.convert import octify_captured
         from octprof.nn import OctConv2d
 
@@ -474,7 +475,7 @@ def analyze(arch: str | nn.Module, alpha: float = 0.5, input_size: Any = None, b
 
 
 def octify(model: str | nn.Module, alpha: float = 0.5, input_size: Any = None, batch: int = 1, **kw: Any) -> nn.Module:
-    """The real octave network of ``model`` at ``alpha`` (an ``fx.GraphModule`` with ``OctConv2d`` layers), as
+    """The real octave network of ``model`` at ``alpha`` (an ``fx.GraphModule`` with ``OctConv1d/2d/3d`` layers), as
     planned and proven by :func:`analyze`; at α = 0 it computes exactly what ``model`` computes.  ``kw`` are
     :class:`Network`'s options (``vanilla``, ``stride_rule``, ...)."""
     return analyze(model, alpha, input_size, batch, **kw).octify()

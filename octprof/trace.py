@@ -229,7 +229,7 @@ def capture(
 class _CountingShapeProp:
     """``ShapeProp`` that also records what ``torch.utils.flop_counter.FlopCounterMode`` counts for every node
     (``node.meta["octprof_flops"]``): the independent count that prices ops no rule covers (matmul, einsum,
-    attention, transposed and 1-/3-d convolutions) and proves that nothing is priced at zero unseen."""
+    attention, transposed convolutions) and proves that nothing is priced at zero unseen."""
 
     def __init__(self, gm: fx.GraphModule, fake_mode: Any = None) -> None:
         from torch.fx.passes.shape_prop import ShapeProp
@@ -326,7 +326,7 @@ def _to_opgraph(gm: fx.GraphModule, dtype: torch.dtype, map_rank: int = 4) -> Op
             module = str(n.target)
             attrs = r.module_attrs(m) if r else {}
             # every parameter the module holds, counted once however often it is called: the rules of modules
-            # that do not read them one by one (norms, transposed and 1-/3-d convs, unknown modules) price these
+            # that do not read them one by one (norms, transposed convs, unknown modules) price these
             attrs["module_params"] = sum(p.numel() for p in m.parameters())
         elif n.op == "call_function":
             target = _qualname(n.target)

@@ -15,7 +15,7 @@ A rule says, for one kind of op:
              channels, data movement): priced by its rule at full resolution;
   ``chunk``  split / chunk along channels: each piece of a split map is split in proportion (else merged);
   ``opaque`` no rule: merged like ``merge``; priced by what ``FlopCounterMode`` counted for it in the vanilla
-             trace (matmul, einsum, attention, transposed and 1-/3-d convolutions), listed as not priced when
+             trace (matmul, einsum, attention, transposed convolutions), listed as not priced when
              that is nothing;
 - how it is priced in every convention (integers), per frequency part;
 - how it is converted (``convert``: the name of a strategy in ``octprof.convert``).
