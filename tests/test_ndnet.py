@@ -302,3 +302,27 @@ def test_cli_table_input_size_grid():
     # every conv of the 1-D net is linear in the length: twice the length, twice the macs (hand-checked: 309,568
     # at 128 and 618,816 at 256, the linear head's 64x5 = 320 macs once in each)
     assert int(rows[2][3]) - 320 == 2 * (int(rows[0][3]) - 320)
+
+
+# -- memory and latency models on N-d networks ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("make, size", [(ResNet1d, 64), (Small3d, (4, 8, 8))], ids=["1d", "3d"])
+@pytest.mark.parametrize("alpha", [0.0, 0.5])
+def test_nd_saved_for_backward_equals_autograd_and_latency_covers_macs(make, size, alpha):
+    from octprof.latency import kernels
+    from octprof.memory import memory_model, observed_saved_bytes
+
+    torch.manual_seed(0)
+    a = Network(make(), size, meta=False).analyze(alpha)
+    x = torch.randn(a.captured.input_shape, generator=torch.Generator().manual_seed(1))
+    # every op of these nets has an exact saved-for-backward rule: the model equals autograd's saved-tensor hooks
+    assert memory_model(a).saved_bytes == observed_saved_bytes(a.octify().train(), x)
+    ks = kernels(a, impl="fast")
+    assert sum(k.macs for k in ks) == a.total()["macs"] and all(k.bytes > 0 for k in ks)
+
+
+@pytest.mark.slow
+def test_torchvision_s3d_crosscheck_exact():
+    # S3D's head average-pools 2x7x7: it needs 16x224x224 clips
+    _check(Network("torchvision:s3d", (16, 224, 224), meta=False), 0.5)
