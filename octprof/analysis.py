@@ -81,7 +81,8 @@ class Analysis:
     def rows(self) -> list[dict[str, Any]]:
         rows = price(self.plan)
         counted = sum(r["params"] for r in rows)
-        if self.param_count is not None and counted != self.param_count:
+        expected = None if self.param_count is None else self.param_count - self.ablated_params()
+        if expected is not None and counted != expected:
             # never silent: parameters no op's rule accounted for (or counted twice) get a row of their own
             rows.append(
                 {
@@ -93,7 +94,7 @@ class Analysis:
                     "macs": 0,
                     "paper_flops": 0,
                     "fvcore_flops": 0,
-                    "params": self.param_count - counted,
+                    "params": expected - counted,
                     "act_elems": 0,
                     "note": "module tree count minus the rules' count",
                     "node": "",
@@ -101,6 +102,23 @@ class Analysis:
                 }
             )
         return rows
+
+    def ablated_params(self) -> int:
+        """Weights the octave network does not have because its layers keep fewer paths (``paths``): the vanilla
+        convs' parameters minus their octave layers' (all four paths keep every weight, groups and depthwise
+        included, so only ablated layers differ)."""
+        from octprof.core.layer import PATHS, layer_cost
+        from octprof.core.rules import OctaveLayer, get_rule
+
+        out = 0
+        for name, cp in self.plan.convs.items():
+            if cp.mode != "octave" or cp.spec is None or cp.spec.paths == PATHS:
+                continue
+            node = self.plan.graph[name]
+            r = get_rule(node.kind)
+            assert isinstance(r, OctaveLayer)
+            out += r.vanilla_cost(node)["params"] - sum(c.params for c in layer_cost(cp.spec).rows)
+        return out
 
     def unpriced_counts(self) -> dict[str, int]:
         """Ops no rule prices and FlopCounterMode counted nothing for, by target: ``{"torch.cumsum": 1}``."""
@@ -238,7 +256,8 @@ class Analysis:
 
     def octify(self, conv_cls: Any = None) -> nn.Module:
         """The real octave network (an ``fx.GraphModule``) in eval mode, with the vanilla weights' slices.
-        ``conv_cls``: the class of its octave convolutions (default ``octprof.nn.OctConv2d``)."""
+        ``conv_cls``: the class of its 2-D octave convolutions (default ``octprof.nn.OctConv2d``); 1-D and 3-D
+        convolutions become ``OctConv1d`` / ``OctConv3d``."""
         from octprof.convert import octify_captured
         from octprof.nn import OctConv2d
 
@@ -295,8 +314,14 @@ class Network:
         leaf_modules: Sequence[Any] = (),
         meta: bool = True,
         odd_size: str = "vanilla",
+        temporal: bool = False,
+        paths: str | Sequence[str] | None = None,
+        paths_for: Sequence[tuple[str, str | Sequence[str]]] = (),
     ) -> None:
         self.source = resolve(arch)
+        # 3-D networks: halve time too in the low part; the paths every octave conv keeps (None: all four), and
+        # per-pattern overrides ``(pattern, paths)`` (see ``PlanOptions.paths_for``)
+        self.temporal, self.paths, self.paths_for = temporal, paths, tuple(paths_for)
         if leaf_modules:
             self.source = replace(self.source, leaf_modules=tuple(leaf_modules))
         if isinstance(input_size, str):  # "224" or "320x256", as on the command line
@@ -347,6 +372,9 @@ class Network:
             self.source.stride_pool,
             strict_patterns=strict_patterns,
             odd_size=self.odd_size,
+            temporal=self.temporal,
+            paths=self.paths,
+            paths_overrides=self.paths_for,
         )
         graph = self.captured.graph
         the_plan = plan(graph, opts)
@@ -389,7 +417,7 @@ def analyze(arch: str | nn.Module, alpha: float = 0.5, input_size: Any = None, b
 
 
 def octify(model: str | nn.Module, alpha: float = 0.5, input_size: Any = None, batch: int = 1, **kw: Any) -> nn.Module:
-    """The real octave network of ``model`` at ``alpha`` (an ``fx.GraphModule`` with ``OctConv2d`` layers), as
+    """The real octave network of ``model`` at ``alpha`` (an ``fx.GraphModule`` with ``OctConv1d/2d/3d`` layers), as
     planned and proven by :func:`analyze`; at α = 0 it computes exactly what ``model`` computes.  ``kw`` are
     :class:`Network`'s options (``vanilla``, ``stride_rule``, ...)."""
     return analyze(model, alpha, input_size, batch, **kw).octify()

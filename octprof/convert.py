@@ -41,6 +41,7 @@ from octprof.nn import (
     oct_div,
     oct_mul,
     oct_sub,
+    octconv_class,
 )
 
 __all__ = [
@@ -66,16 +67,18 @@ def oct_vec_split(x: torch.Tensor, high: int) -> Any:
     return x[:, :high], x[:, high:]
 
 
-def oct_merge_any(x: Any) -> Any:
-    """Merge a split map (upsample low, concatenate) or a split vector (concatenate); a tensor passes through."""
+def oct_merge_any(x: Any, temporal: bool = False) -> Any:
+    """Merge a split map (upsample low, concatenate) or a split vector (concatenate); a tensor passes through.
+    ``temporal``: a 3-D map's low part is an octave lower in time too."""
     from octprof.nn import oct_merge
 
     if isinstance(x, torch.Tensor):
         return x
     h, l = x
-    if l is not None and h is not None and l.shape[-2:] == h.shape[-2:]:
+    if l is not None and h is not None and l.shape[2:] == h.shape[2:]:
         return torch.cat([h, l], 1)
-    return oct_merge(x, size=h.shape[2:] if h is not None else None)  # odd sides: upsampled to the exact size
+    # odd sides: upsampled to the exact size
+    return oct_merge(x, temporal=temporal, size=h.shape[2:] if h is not None else None)
 
 
 def oct_pieces(x: Any, pieces: tuple[tuple[int, int], ...]) -> tuple[Any, ...]:
@@ -90,14 +93,15 @@ def oct_pieces(x: Any, pieces: tuple[tuple[int, int], ...]) -> tuple[Any, ...]:
     return tuple(out)
 
 
-def oct_size(x: Any, *args: Any) -> Any:
+def oct_size(x: Any, *args: Any, temporal: bool = False) -> Any:
     """``x.size(*args)`` of the vanilla map a split pair stands for."""
     if isinstance(x, torch.Tensor):
         return x.size(*args)
     h, l = x
     ref = h if h is not None else l
     c = sum(p.shape[1] for p in x if p is not None)
-    hw = ref.shape[2:] if h is not None else tuple(2 * d for d in l.shape[2:])
+    f = (1, 2, 2) if l is not None and l.dim() == 5 and not temporal else (2,) * (ref.dim() - 2)
+    hw = ref.shape[2:] if h is not None else tuple(k * d for k, d in zip(f, l.shape[2:]))
     size = torch.Size((ref.shape[0], c, *hw))
     return size[args[0]] if args else size
 
@@ -109,8 +113,8 @@ def oct_getattr(x: Any, name: str) -> Any:
 
 
 def oct_dim(x: Any) -> int:
-    """``x.dim()``; a split pair stands for a 4-D map."""
-    return x.dim() if isinstance(x, torch.Tensor) else 4
+    """``x.dim()``; a split pair stands for a map of its parts' rank."""
+    return x.dim() if isinstance(x, torch.Tensor) else next(p for p in x if p is not None).dim()
 
 
 class PerFrequencyCall(nn.Module):
@@ -180,6 +184,7 @@ class _Rewrite:
         self.graph = gm.graph
         self.splits = plan.splits
         self.stride_rule = plan.options.stride_rule
+        self.temporal = plan.options.temporal
         self.memo: dict[Any, nn.Module] = {}
         self.origin: dict[fx.Node, str] = {}  # replacement node -> the original node's name (the plan's key)
 
@@ -219,11 +224,16 @@ class _Rewrite:
         if cp.mode == "octave" and node.op == "call_module":
             assert cp.spec is not None
             conv = self.gm.get_submodule(node.target)
-            sr, odd = self.stride_rule, cp.spec.odd_size
-            key = ("conv", repr(conv), conv.weight.dtype, cp.spec.alpha_in, cp.spec.alpha_out, sr, odd)
+            spec = cp.spec
+            sr, odd = self.stride_rule, spec.odd_size
+            # the conv's dimensionality picks the class (``conv_cls`` builds the 2-D ones: OctConv2d or a subclass)
+            cls = self.conv_cls if spec.dims == 2 else octconv_class(spec.dims)
+            kw: dict[str, Any] = {"odd_size": odd, "paths": spec.paths}
+            if spec.dims == 3:
+                kw["temporal"] = spec.temporal
+            key = ("conv", repr(conv), conv.weight.dtype, spec.alpha_in, spec.alpha_out, sr, *sorted(kw.items()))
             octave = self.build(
-                key,
-                lambda c=conv, s=cp.spec: self.conv_cls.from_conv(c, s.alpha_in, s.alpha_out, sr, odd_size=odd),
+                key, lambda c=conv, s=spec, cls=cls, kw=kw: cls.from_conv(c, s.alpha_in, s.alpha_out, sr, **kw)
             )
             _set_submodule(self.gm, node.target, octave)
         elif cp.mode == "vector":
@@ -296,7 +306,9 @@ class _Rewrite:
             return
         src = node.args[0]
         if node.op == "call_method" and node.target == "size":
-            self.call_before(node, oct_size, (src, *node.args[1:]))
+            with self.graph.inserting_before(node):
+                new = self.graph.call_function(oct_size, (src, *node.args[1:]), {"temporal": self.temporal})
+            self.replace(node, new)
         elif node.op == "call_function" and node.target is getattr:
             self.call_before(node, oct_getattr, (src, node.args[1]))
         elif node.op == "call_method" and node.target == "dim":
@@ -313,7 +325,7 @@ class _Rewrite:
         for src in list(node.all_input_nodes):
             if self.split(src):
                 with self.graph.inserting_before(node):
-                    merged = self.graph.call_function(oct_merge_any, (src,))
+                    merged = self.graph.call_function(oct_merge_any, (src, self.temporal))
                 node.replace_input_with(src, merged)
 
     def s_keep(self, node: fx.Node, info: Any) -> None:

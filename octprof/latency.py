@@ -96,7 +96,7 @@ def _conv_kernel(
 ) -> Kernel:
     dw = groups > 1 and groups == cin == cout
     kind = "dwconv" if dw else ("gconv" if groups > 1 else "conv")
-    n, _, h, w = out_shape
+    n, _, *spatial = out_shape
     return Kernel(
         node.name,
         node.label,
@@ -106,7 +106,7 @@ def _conv_kernel(
         (in_elems + _numel(out_shape) + params) * db,
         m=cout // groups,
         k=(cin // groups) * kernel_area,
-        n=n * h * w,
+        n=n * _numel(spatial),
     )
 
 
@@ -116,7 +116,7 @@ def _mem(node: Any, path: str, elems: int, db: int) -> Kernel:
 
 def _octave_kernels(node: Any, spec: Any, impl: str, db: int) -> list[Kernel]:
     cost = layer_cost(spec)
-    ka = spec.kernel_size[0] * spec.kernel_size[1]
+    ka = math.prod(spec.kernel_size)
 
     def conv(rows: list[Any], label: str) -> Kernel:
         r0 = rows[0]
@@ -132,7 +132,9 @@ def _octave_kernels(node: Any, spec: Any, impl: str, db: int) -> list[Kernel]:
 
     paths = {r.path: r for r in cost.rows if r.path in ("h2h", "h2l", "l2h", "l2l")}
     # FastOctConv2d's fused kernels run all four paths at even sizes; ablated or ceil-mode layers run path by path
-    fast = impl == "fast" and not spec.depthwise and spec.odd_size == "vanilla" and spec.paths == PATHS
+    fast = (
+        impl == "fast" and spec.dims == 2 and not spec.depthwise and spec.odd_size == "vanilla" and spec.paths == PATHS
+    )
     pool_mode = spec.stride == 2 and spec.stride_rule == "pool"
     ih, il = spec.in_split
     if fast and pool_mode and ih and il:

@@ -469,7 +469,10 @@ class _Builder:
         if (r := row("h2h")) is not None:
             yh = step("h2h", r, [hin], True, f"{mod}.h2h")
         if (r := row("l2h")) is not None:
-            t = step("l2h", r, [xl], True, f"{mod}.l2h")
+            src = xl
+            if (p := row("pool", "l2h input")) is not None:  # a stride beyond the octave (time stride 2, time kept)
+                src = step("pool", p, [xl], True)
+            t = step("l2h", r, [src], True, f"{mod}.l2h")
             if (u := row("upsample")) is not None:
                 t = step("upsample", u, [t], False)
             yh = t if yh is None else step("add", row("add", "high"), [yh, t], False)

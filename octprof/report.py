@@ -21,14 +21,14 @@ def network_table(
     check: bool = False,
     progress: Callable[[Iterable[Any]], Iterable[Any]] | None = None,
     jobs: int = 1,
-    odd_size: str = "vanilla",
+    options: dict[str, Any] | None = None,
 ) -> pd.DataFrame:
     """One row per (architecture, α): totals in every convention and each total relative to α = 0 of the same
     architecture (``*_rel``, from a vanilla plan priced in the same call).  ``archs`` are zoo names,
     ``torchvision:NAME``, ``timm:NAME``, ``module.path:factory`` or modules.  ``check`` adds fvcore's and
     FlopCounterMode's counts on the real octave network and an ``agree`` column.  ``jobs`` > 1 prices the
-    networks named by strings in that many processes (rows keep the order of ``archs``).  ``odd_size``:
-    ``"vanilla"`` (odd-size maps stay vanilla, the official code) or ``"ceil"`` (split; see ``PlanOptions``).
+    networks named by strings in that many processes (rows keep the order of ``archs``).  ``options``: more
+    :class:`~octprof.analysis.Network` options (``odd_size``, ``temporal``, ``paths``, ``paths_for``).
 
     ``df.attrs["unpriced"]``: ops nothing priced, per target; ``df.attrs["conv_summary"]``: per (arch, α) the
     line "N of M convs octave; vanilla: ...".
@@ -40,7 +40,7 @@ def network_table(
         from octprof.core.errors import bad
 
         raise bad("--jobs", jobs, "expected a positive number of processes")
-    args = (grid, input_size, batch, tuple(vanilla), stride_rule, check, odd_size)
+    args = (grid, input_size, batch, tuple(vanilla), stride_rule, check, dict(options or {}))
     results: list[Any] = [None] * len(archs)
     # ``progress`` wraps an iterable of one step per (network, α); the steps are taken as the prices come in
     steps = iter(progress(range(len(archs) * len(grid)))) if progress else iter(())
@@ -90,7 +90,7 @@ def price_arch(
     vanilla: Sequence[str],
     stride_rule: str | None,
     check: bool,
-    odd_size: str = "vanilla",
+    options: dict[str, Any] | None = None,
     on_alpha: Callable[[], None] | None = None,
 ) -> tuple[list[dict[str, Any]], dict[tuple[str, str], int], dict[tuple[str, float], str]]:
     """The rows of one architecture over ``grid`` (see :func:`network_table`), its unpriced ops and its
@@ -98,7 +98,7 @@ def price_arch(
     after each α is priced (a progress bar's step)."""
     from octprof.analysis import Network
 
-    net = Network(arch, input_size, batch, vanilla=vanilla, stride_rule=stride_rule, meta=not check, odd_size=odd_size)
+    net = Network(arch, input_size, batch, vanilla=vanilla, stride_rule=stride_rule, meta=not check, **(options or {}))
     base = net.analyze(0.0, strict_patterns=False).total(warn=False)
     rows: list[dict[str, Any]] = []
     unpriced: dict[tuple[str, str], int] = {}

@@ -62,10 +62,16 @@ def resolve(arch: Any) -> ModelSource:
             import torchvision.models as tvm
         except ImportError:
             raise bad("arch", arch, "torchvision is not installed", "pip install torchvision") from None
+        video = tvm.list_models(module=tvm.video)
         name = _known(
-            arch, tvm.list_models(module=tvm), "torchvision classification", "torchvision.models.list_models()"
+            arch,
+            tvm.list_models(module=tvm) + video,
+            "torchvision classification or video",
+            "torchvision.models.list_models()",
         )
-        return ModelSource(arch, lambda: tvm.get_model(name, weights=None))
+        # video models (torchvision.models.video) take clips: 16 frames of 112x112 by default
+        size: Any = (16, 112, 112) if name in video else 224
+        return ModelSource(arch, lambda: tvm.get_model(name, weights=None), size)
     if arch.startswith("timm:"):
         try:
             import timm

@@ -148,20 +148,36 @@ class _FxCall:
         return _shape(_arg(self.node, index, name, None))
 
 
-def _input_shape(input_size: Any, batch: int, channels: int) -> tuple[int, ...]:
+_SIZE_FORMS = {1: "a length L or (C, L)", 2: "a size S, (H, W) or (C, H, W)", 3: "(T, H, W) or (C, T, H, W)"}
+
+
+def _input_shape(input_size: Any, batch: int, channels: int, dims: int = 2) -> tuple[int, ...]:
+    """The input's shape (N, C, *spatial) for a network of ``dims`` spatial axes (its convolutions decide): 1-D
+    takes L (or (C, L)), 2-D S, (H, W) or (C, H, W), 3-D (T, H, W) or (C, T, H, W)."""
+    expected = _SIZE_FORMS[dims]
+    if dims == 3 and not isinstance(input_size, (tuple, list)):
+        raise bad("input_size", input_size, f"a 3-D network takes {expected} (e.g. 16x112x112)")
     if isinstance(input_size, bool):
-        raise bad("input_size", input_size, "expected a size S, (H, W) or (C, H, W)")
+        raise bad("input_size", input_size, f"expected {expected}")
     if isinstance(input_size, int):
-        dims: tuple[int, ...] = (channels, input_size, input_size)
-    elif isinstance(input_size, (tuple, list)) and len(input_size) in (2, 3):
-        dims = (channels, *input_size) if len(input_size) == 2 else tuple(input_size)
+        dims_: tuple[int, ...] = (channels, input_size) if dims == 1 else (channels, input_size, input_size)
+    elif isinstance(input_size, (tuple, list)) and len(input_size) in (dims, dims + 1):
+        dims_ = (channels, *input_size) if len(input_size) == dims else tuple(input_size)
     else:
-        raise bad("input_size", input_size, "expected a size S, (H, W) or (C, H, W)")
-    if any(not isinstance(d, int) or d < 1 for d in dims):
+        raise bad("input_size", input_size, f"a {dims}-D network takes {expected}")
+    if any(not isinstance(d, int) or d < 1 for d in dims_):
         raise bad("input_size", input_size, "every dimension must be a positive integer")
     if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
         raise bad("batch", batch, "expected an integer >= 1")
-    return (batch, *dims)
+    return (batch, *dims_)
+
+
+def model_dims(model: nn.Module) -> int:
+    """The number of spatial axes of ``model``'s maps: that of its first convolution (1, 2 or 3; 2 without one)."""
+    from torch.nn.modules.conv import _ConvNd
+
+    first = next((m for m in model.modules() if isinstance(m, _ConvNd)), None)
+    return len(first.kernel_size) if first is not None else 2
 
 
 def symbolic_trace(model: nn.Module, leaf_modules: Sequence[type | str] = ()) -> fx.GraphModule:
@@ -194,26 +210,28 @@ def capture(
     in_channels: int | None = None,
     leaf_modules: Sequence[type | str] = (),
 ) -> Captured:
-    """Trace ``model`` and propagate shapes for an input of ``input_size`` (S, (H, W) or (C, H, W))."""
+    """Trace ``model`` and propagate shapes for an input of ``input_size``: S, (H, W) or (C, H, W) for a 2-D network,
+    L or (C, L) for a 1-D one, (T, H, W) or (C, T, H, W) for a 3-D one (its convolutions decide)."""
     if not isinstance(model, nn.Module):
         raise bad("model", type(model).__name__, "expected a torch.nn.Module")
+    dims = model_dims(model)
     if in_channels is None:
-        first = next((m for m in model.modules() if isinstance(m, nn.Conv2d)), None)
+        first = next((m for m in model.modules() if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Conv3d))), None)
         in_channels = first.in_channels if first is not None else 3
-    shape = _input_shape(input_size, batch, in_channels)
+    shape = _input_shape(input_size, batch, in_channels, dims)
     gm = symbolic_trace(model, leaf_modules)
     placeholders = [n for n in gm.graph.nodes if n.op == "placeholder"]
     if len(placeholders) != 1:
         raise bad("model", type(model).__name__, "octprof prices models with exactly one tensor input")
     _propagate(gm, shape, dtype, model)
-    graph = _to_opgraph(gm, dtype)
+    graph = _to_opgraph(gm, dtype, len(shape))
     return Captured(gm, graph, shape, dtype)
 
 
 class _CountingShapeProp:
     """``ShapeProp`` that also records what ``torch.utils.flop_counter.FlopCounterMode`` counts for every node
     (``node.meta["octprof_flops"]``): the independent count that prices ops no rule covers (matmul, einsum,
-    attention, transposed and 1-/3-d convolutions) and proves that nothing is priced at zero unseen."""
+    attention, transposed convolutions) and proves that nothing is priced at zero unseen."""
 
     def __init__(self, gm: fx.GraphModule, fake_mode: Any = None) -> None:
         from torch.fx.passes.shape_prop import ShapeProp
@@ -279,7 +297,7 @@ def _owner(node: fx.Node) -> str | None:
     return None
 
 
-def _to_opgraph(gm: fx.GraphModule, dtype: torch.dtype) -> OpGraph:
+def _to_opgraph(gm: fx.GraphModule, dtype: torch.dtype, map_rank: int = 4) -> OpGraph:
     nodes: list[OpNode] = []
     inputs: list[str] = []
     outputs: list[str] = []
@@ -310,7 +328,7 @@ def _to_opgraph(gm: fx.GraphModule, dtype: torch.dtype) -> OpGraph:
             module = str(n.target)
             attrs = r.module_attrs(m) if r else {}
             # every parameter the module holds, counted once however often it is called: the rules of modules
-            # that do not read them one by one (norms, transposed and 1-/3-d convs, unknown modules) price these
+            # that do not read them one by one (norms, transposed convs, unknown modules) price these
             attrs["module_params"] = sum(p.numel() for p in m.parameters())
         elif n.op == "call_function":
             target = _qualname(n.target)
@@ -334,7 +352,7 @@ def _to_opgraph(gm: fx.GraphModule, dtype: torch.dtype) -> OpGraph:
             pieces = [tuple(int(d) for d in m.shape) for m in meta] if isinstance(meta, (tuple, list)) else []
             attrs = {
                 "dim": int(dim),
-                "piece_channels": [p[1] for p in pieces if len(p) == 4],
+                "piece_channels": [p[1] for p in pieces if len(p) == map_rank],
                 # pieces taken one by one (a, b = x.split(...)); a slice of the tuple or the tuple itself is not
                 "items_only": all(
                     u.op == "call_function" and u.target is operator.getitem and isinstance(u.args[1], int)
@@ -352,7 +370,7 @@ def _to_opgraph(gm: fx.GraphModule, dtype: torch.dtype) -> OpGraph:
             attrs["module_calls"] = calls.get(str(n.target), 1)
         tin = [i for i in _tensor_inputs(n) if i.op != "get_attr" or _shape(i) is not None]
         ins = [i for i in tin if _shape(i) is not None]
-        if kind == "conv2d" and attrs.get("functional"):
+        if kind in ("conv1d", "conv2d", "conv3d") and attrs.get("functional"):
             ins = ins[:1]
         if kind == "linear" and n.op == "call_function":
             ins = ins[:1]
@@ -367,6 +385,7 @@ def _to_opgraph(gm: fx.GraphModule, dtype: torch.dtype) -> OpGraph:
                 in_shapes=tuple(_shape(i) or () for i in ins),
                 out_shape=_shape(n),
                 attrs=attrs,
+                map_rank=map_rank,
             )
         )
     return OpGraph(nodes, inputs, outputs, DTYPE_BYTES.get(dtype, 4), type(gm).__name__)

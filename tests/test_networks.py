@@ -141,7 +141,7 @@ def test_stride_rule_conv_prices_strided_convs():
     "kwargs, message",
     [
         ({"arch": "resnet5"}, "unknown architecture 'resnet5'"),
-        ({"arch": "torchvision:resnet5"}, "no such torchvision classification model"),
+        ({"arch": "torchvision:resnet5"}, "no such torchvision classification or video model"),
         ({"arch": "no_such_module_xyz:f"}, "cannot import module 'no_such_module_xyz'"),
         ({"arch": "tests.nets:nothing"}, "has no callable 'nothing'"),
         ({"arch": "tests.nets:cifar_resnet", "input_size": 0}, "every dimension must be a positive integer"),

@@ -36,6 +36,25 @@ class Around(nn.Module):
         return self.fc(F.adaptive_avg_pool2d(self.post(y), 1).flatten(1))
 
 
+class AroundNd(nn.Module):
+    """:class:`Around` for 1-D (N, C, L) or 3-D (N, C, T, H, W) maps."""
+
+    def __init__(self, op, dims: int, cout: int = 16) -> None:
+        super().__init__()
+        conv = {1: nn.Conv1d, 3: nn.Conv3d}[dims]
+        self.dims = dims
+        self.stem = conv(3, 16, 3, 1, 1)
+        self.conv = conv(16, 16, 3, 1, 1)
+        self.op = op
+        self.post = conv(cout, 8, 3, 1, 1)
+        self.fc = nn.Linear(8, 4)
+
+    def forward(self, x):
+        y = self.op(self.conv(torch.relu(self.stem(x))))
+        pool = F.adaptive_avg_pool1d if self.dims == 1 else F.adaptive_avg_pool3d
+        return self.fc(pool(self.post(y), 1).flatten(1))
+
+
 class Fn(nn.Module):
     def __init__(self, fn) -> None:
         super().__init__()
@@ -77,10 +96,19 @@ EXAMPLES = {
     "chunk": (lambda: Around(Fn(lambda x: torch.cat(torch.chunk(x, 2, dim=1)[::-1], 1))), 16),
     "norm": (lambda: Around(nn.GroupNorm(4, 16)), 16),
     "unknown": (lambda: Around(nn.ConvTranspose2d(16, 16, 3, 1, 1)), 16),
+    # 1-D (length 32) and 3-D (4 frames of 8x8) maps
+    "conv1d": (lambda: AroundNd(nn.Conv1d(16, 16, 3, 2, 1, groups=4), 1), 32),
+    "conv3d": (lambda: AroundNd(nn.Conv3d(16, 16, 3, (1, 2, 2), 1, groups=4), 3), (4, 8, 8)),
+    "max_pool1d": (lambda: AroundNd(nn.MaxPool1d(2), 1), 32),
+    "max_pool3d": (lambda: AroundNd(nn.MaxPool3d((1, 2, 2)), 3), (4, 8, 8)),
+    "avg_pool1d": (lambda: AroundNd(nn.AvgPool1d(3, 1, 1), 1), 32),
+    "avg_pool3d": (lambda: AroundNd(nn.AvgPool3d(2), 3), (4, 8, 8)),
+    "adaptive_avg_pool1d": (lambda: AroundNd(nn.AdaptiveAvgPool1d(4), 1), 32),
+    "adaptive_avg_pool3d": (lambda: AroundNd(nn.AdaptiveAvgPool3d((2, 2, 2)), 3), (4, 8, 8)),
 }
 NO_EXAMPLE = {"input", "output", "constant", "meta"}  # in every example network
 # ops that need vanilla input (a non-global adaptive pooling, a reshape): the conv before them stays vanilla
-NEEDS_VANILLA = {"adaptive_avg_pool2d", "adaptive_max_pool2d", "flatten"}
+NEEDS_VANILLA = {"adaptive_avg_pool2d", "adaptive_max_pool2d", "flatten", "adaptive_avg_pool1d", "adaptive_avg_pool3d"}
 
 
 def test_every_rule_has_an_example():

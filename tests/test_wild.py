@@ -129,12 +129,23 @@ def test_unpriced_ops_warn_and_are_listed():
 
 def test_generic_pricing_of_matmul_attention_and_transposed_convs():
     """Ops without a rule are priced by what FlopCounterMode counted in the vanilla trace: nothing is zero."""
-    for name in ("attention", "sdpa", "transposed_conv", "conv1d_conv3d"):
+    for name in ("attention", "sdpa", "transposed_conv"):
         a = _net(name).analyze(0.0)
         df = a.rows_frame()
         unknown = df[df["op"] == "unknown"]
         assert len(unknown) and (unknown["macs"] > 0).all(), name
         assert not a.plan.unpriced, name
+
+
+def test_convs_of_another_dimensionality_are_priced_by_their_rule_and_stay_vanilla():
+    """A Conv1d over a flattened row and a Conv3d over a stacked map inside a 2-D network: their own rules price
+    them (the maps are not the network's, so they stay vanilla, with the ops around them)."""
+    a = _net("conv1d_conv3d").analyze(0.5)
+    df = a.rows_frame()
+    for kind in ("conv1d", "conv3d"):
+        rows = df[df["op"] == kind]
+        assert len(rows) == 1 and rows["macs"].iloc[0] > 0 and rows["path"].iloc[0] == "conv", kind
+    assert not a.plan.unpriced
 
 
 @pytest.mark.parametrize("alpha", (0.0, 0.5))

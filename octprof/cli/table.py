@@ -89,7 +89,12 @@ def expand_timm(pattern: str) -> list[str]:
     metavar="MODULE:FACTORY",
     help="Any model: an importable module and a factory returning an nn.Module. Repeatable.",
 )
-@click.option("--input-size", default=None, help="S or HxW (default: the architecture's, else 224).")
+@click.option(
+    "--input-size",
+    default=None,
+    help="S or HxW for 2-D networks, L for 1-D, TxHxW for 3-D (default: the architecture's, else 224); a "
+    "comma-separated list prices each size (a resolution study: 224,256,288,320).",
+)
 @click.option(
     "--alpha",
     type=ALPHA_GRID,
@@ -118,6 +123,26 @@ def expand_timm(pattern: str) -> list[str]:
     show_default=True,
     help="Maps of odd size: kept vanilla (the official code) or split with ceil-mode pooling and exact "
     "upsampling (299-pixel Inception/Xception, SqueezeNet convert).",
+)
+@click.option(
+    "--temporal-octave",
+    is_flag=True,
+    help="3-D networks: the low part is an octave lower in time too (default: H and W only).",
+)
+@click.option(
+    "--paths",
+    default=None,
+    metavar="h2h,h2l,l2h,l2l",
+    help="Ablation: the paths every octave conv keeps (where the split begins or ends, the path feeding the "
+    "present part is kept too). Default: all four.",
+)
+@click.option(
+    "--paths-for",
+    "paths_for",
+    multiple=True,
+    metavar="PATTERN=PATHS",
+    help="The paths of the octave convs whose module name matches PATTERN (fnmatch), e.g. "
+    "'layer4.*=h2h,h2l,l2h,l2l'; the last matching wins over --paths. Repeatable.",
 )
 @columns_option(PRESETS, "--columns gains,act_bytes or --columns all")
 @click.option("--per-layer", is_flag=True, help="One row per layer (of one network at one α).")
@@ -165,6 +190,9 @@ def table(
     vanilla: tuple[str, ...],
     stride_rule: str | None,
     odd_size: str,
+    temporal_octave: bool,
+    paths: str | None,
+    paths_for: tuple[str, ...],
     columns_text: str | None,
     per_layer: bool,
     jobs: int,
@@ -197,10 +225,20 @@ def table(
     names += list(models)
     if not names:
         raise bad("--arch", None, "give at least one --arch NAME or --model MODULE:FACTORY", "see 'octprof list'")
-    size = parse_input_size(input_size, "--input-size")
+    sizes = [parse_input_size(t, "--input-size") for t in (input_size or "").split(",")] if input_size else [None]
+    size = sizes[0]
+    overrides = []
+    for item in paths_for:
+        pat, eq, p = item.partition("=")
+        if not eq or not pat or not p:
+            raise bad("--paths-for", item, "expected PATTERN=PATHS, e.g. 'layer4.*=h2h,h2l,l2h,l2l'")
+        overrides.append((pat, p))
+    options = {"odd_size": odd_size, "temporal": temporal_octave, "paths": paths, "paths_for": tuple(overrides)}
     if mode == "train":
         from octprof.cli.train_mode import train_report
 
+        if len(sizes) != 1 or temporal_octave or paths or overrides:
+            raise bad("--mode", "train", "takes one --input-size and no --temporal-octave, --paths, --paths-for")
         opts = dict(
             size=size, batch=batch, vanilla=vanilla, stride_rule=stride_rule, check=check, fmt=fmt, strict=strict
         )
@@ -210,10 +248,13 @@ def table(
     if per_layer:
         from octprof.analysis import Network
 
-        if len(names) != 1 or len(alpha) != 1:
-            raise bad("--per-layer", f"{len(names)} networks x {len(alpha)} alphas", "expected one network, one α")
-        net = Network(names[0], size, batch, vanilla=vanilla, stride_rule=stride_rule, odd_size=odd_size)
-        an = net.analyze(alpha[0])
+        if len(names) != 1 or len(alpha) != 1 or len(sizes) != 1:
+            raise bad(
+                "--per-layer",
+                f"{len(names)} networks x {len(alpha)} alphas x {len(sizes)} sizes",
+                "expected one network, one α, one input size",
+            )
+        an = Network(names[0], size, batch, vanilla=vanilla, stride_rule=stride_rule, **options).analyze(alpha[0])
         df = an.by_layer()
         cols = select_columns(
             columns_text, list(df.columns), LAYER_COLUMNS, LAYER_PRESETS, data=is_data_format(fmt, output)
@@ -227,18 +268,28 @@ def table(
         unpriced_notes(an.unpriced_counts(), notes, strict)
         emit(df.to_dict("records"), fmt, output, cols, notes=notes)
         return
-    df = network_table(
-        names,
-        alpha,
-        size,
-        batch,
-        vanilla,
-        stride_rule,
-        check=check,
-        progress=lambda it: progress(it, total=len(it), desc="pricing", unit="net×α"),
-        jobs=jobs,
-        odd_size=odd_size,
-    )
+    frames = [
+        network_table(
+            names,
+            alpha,
+            size_i,
+            batch,
+            vanilla,
+            stride_rule,
+            check=check,
+            progress=lambda it: progress(it, total=len(it), desc="pricing", unit="net×α"),
+            jobs=jobs,
+            options=options,
+        )
+        for size_i in sizes
+    ]
+    df = frames[0]
+    if len(frames) > 1:  # one table over the sizes: rows by size, then network and α; relative columns per size
+        import pandas as pd
+
+        df = pd.concat(frames, ignore_index=True)
+        df.attrs["unpriced"] = {k: v for f in frames for k, v in f.attrs.get("unpriced", {}).items()}
+        df.attrs["conv_summary"] = frames[-1].attrs.get("conv_summary", {})
     cols = select_columns(
         columns_text,
         list(df.columns),

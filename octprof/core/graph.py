@@ -32,6 +32,8 @@ class OpNode:
     in_shapes: tuple[Shape, ...]
     out_shape: Shape | None
     attrs: dict[str, Any] = field(default_factory=dict)
+    # the rank of the network's maps: 3 (N, C, L), 4 (N, C, H, W) or 5 (N, C, T, H, W), from its input
+    map_rank: int = 4
 
     @property
     def label(self) -> str:
@@ -42,8 +44,9 @@ class OpNode:
 
     @property
     def is_map(self) -> bool:
-        """A 4-D (N, C, H, W) output: the only kind of tensor that can be split."""
-        return self.out_shape is not None and len(self.out_shape) == 4
+        """A map of the network's dimensionality ((N, C, *spatial), ``map_rank`` axes): the only kind of tensor that
+        can be split (a 1-D network's (N, C, L), a 2-D one's (N, C, H, W), a 3-D one's (N, C, T, H, W))."""
+        return self.out_shape is not None and len(self.out_shape) == self.map_rank
 
 
 @dataclass

@@ -13,7 +13,7 @@ from octprof.core.errors import OctprofError, bad
 from octprof.core.grid import MAX_GRID, MAX_VALUES, parse_grid
 
 _SIZE = re.compile(r"\s*(\d+)\s*(?:[xX×]\s*(\d+)\s*)?")
-_SIZE_ALLOWED = "expected a size S or HxW (e.g. 224 or 320x256)"
+_SIZE_ALLOWED = "expected a size S, HxW or TxHxW (e.g. 224, 320x256 or 16x112x112)"
 
 #: Bytes per element of every element type octprof prices, by name.
 DTYPE_BYTES: dict[str, int] = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int8": 1}
@@ -21,10 +21,10 @@ DTYPE_BYTES: dict[str, int] = {"float32": 4, "float16": 2, "bfloat16": 2, "float
 FLOAT_DTYPES: tuple[str, ...] = ("float32", "float16", "bfloat16", "float64")
 
 
-def parse_input_size(value: Any, param: str = "input_size") -> int | tuple[int, int] | None:
+def parse_input_size(value: Any, param: str = "input_size") -> int | tuple[int, ...] | None:
     """An input size as given on the command line, in a CSV or in a baseline: ``224``, ``"224"``,
-    ``"320x256"``, ``[320, 256]`` or empty (the model's default).  Returns an int (square), an (H, W) tuple or
-    None."""
+    ``"320x256"``, ``[320, 256]``, ``"16x112x112"`` (a 3-D network's T×H×W) or empty (the model's default).
+    Returns an int (square, or a 1-D network's length), an (H, W) or (T, H, W) tuple or None."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
     if isinstance(value, bool):
@@ -42,6 +42,12 @@ def parse_input_size(value: Any, param: str = "input_size") -> int | tuple[int, 
     if isinstance(value, str):
         if not value.strip():
             return None
+        m3 = re.fullmatch(r"\s*(\d+)\s*[xX×]\s*(\d+)\s*[xX×]\s*(\d+)\s*", value)
+        if m3:  # TxHxW: a 3-D network's clip (CxHxW for a 2-D one)
+            dims = tuple(int(g) for g in m3.groups())
+            if min(dims) < 1:
+                raise bad(param, value, "sizes must be positive")
+            return dims
         m = _SIZE.fullmatch(value)
         if m:
             h = int(m.group(1))
@@ -66,13 +72,13 @@ def parse_map_size(value: Any, param: str = "--size") -> tuple[int, int]:
     return (size, size) if isinstance(size, int) else size
 
 
-def size_text(size: int | tuple[int, int] | None) -> str:
-    """``224`` → ``"224"``, ``(320, 256)`` → ``"320x256"``, None → ``""``."""
+def size_text(size: int | tuple[int, ...] | None) -> str:
+    """``224`` → ``"224"``, ``(320, 256)`` → ``"320x256"``, ``(16, 112, 112)`` → ``"16x112x112"``, None → ``""``."""
     if size is None:
         return ""
     if isinstance(size, int):
         return str(size)
-    return f"{size[0]}x{size[1]}"
+    return "x".join(str(d) for d in size)
 
 
 def parse_ints(text: Any, param: str, minimum: int = 1) -> list[int]:

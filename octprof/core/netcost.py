@@ -45,6 +45,8 @@ def price(plan: Plan) -> list[dict[str, Any]]:
                 node_rows = [r.vanilla_cost(node)]
                 if cp.mode == "vector":
                     node_rows[0]["note"] += "; split vector (concatenated, then split)"
+        elif isinstance(r, OctaveLayer):  # a conv of another dimensionality than the network's maps: vanilla
+            node_rows = [r.vanilla_cost(node)]
         elif r.flow in ("opaque", "merge", "chunk"):
             node_rows = [merge_row(node, plan.splits[i], i) for (n, i) in plan.merges if n == node.name]
             node_rows += r.cost(node, ins, out)

@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 
 from octprof.core.errors import OctprofError, bad
 from octprof.core.graph import OpGraph, OpNode
-from octprof.core.layer import ODD_SIZES, STRIDE_RULES, OctConvSpec, check_alpha
-from octprof.core.rules import OctaveLayer, TensorSplit, get_rule
+from octprof.core.layer import ODD_SIZES, PATHS, STRIDE_RULES, OctConvSpec, check_alpha, parse_paths
+from octprof.core.rules import OctaveLayer, TensorSplit, get_rule, octave_factors
 
 
 @dataclass(frozen=True)
@@ -46,15 +46,56 @@ class PlanOptions:
     strict_patterns: bool = True
     # ops the proof found unable to take the split their rule promised: (node, why); each runs on merged inputs
     refuse: tuple[tuple[str, str], ...] = ()
+    # 3-D networks: the low part is an octave lower in time too (else only H and W are halved)
+    temporal: bool = False
+    # the paths every octave conv keeps (ablation; None: all four), and per-conv overrides (pattern, paths), the
+    # last matching pattern winning; see :meth:`paths_for`
+    paths: tuple[str, ...] | None = None
+    paths_overrides: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "alpha", check_alpha("alpha", self.alpha))
+        if not isinstance(self.temporal, bool):
+            raise bad("temporal", self.temporal, "expected True or False")
+        if self.paths is not None:
+            object.__setattr__(self, "paths", parse_paths(self.paths))
+        object.__setattr__(
+            self, "paths_overrides", tuple((str(pat), parse_paths(p)) for pat, p in self.paths_overrides)
+        )
         if self.stride_rule not in STRIDE_RULES:
             raise bad("stride_rule", self.stride_rule, f"expected one of {STRIDE_RULES}")
         if self.odd_size not in ODD_SIZES:
             raise bad("odd_size", self.odd_size, f"expected one of {ODD_SIZES}")
         for pat, a in self.alpha_overrides:
             check_alpha(f"alpha override {pat!r}", a)
+
+    def paths_for(
+        self, module: str | None, cin: int, cout: int, groups: int, low_in: int, low_out: int
+    ) -> tuple[str, ...]:
+        """The paths the octave conv ``module`` keeps: the last override whose pattern matches it, else
+        :attr:`paths`, else all four.  A path its split does not have is left out; where the kept paths would leave
+        a present output part unfed or a present input part unread (the layers where the split begins or ends, the
+        depthwise ones) the layer keeps the path that serves it, same frequency first (H→H, L→L), else the
+        exchange (L→H, H→L): "no exchange" (``h2h,l2l``) still needs H→L where α_in = 0 and L→H where α_out = 0."""
+        want = self.paths
+        for pat, p in self.paths_overrides:
+            if module and fnmatch.fnmatchcase(module, pat):
+                want = p
+        if want is None:
+            return PATHS
+        ih, il, oh, ol = cin - low_in, low_in, cout - low_out, low_out
+        dw = groups > 1 and groups == cin == cout
+        avail = {"h2h": ih and oh, "h2l": ih and ol and not dw, "l2h": il and oh and not dw, "l2l": il and ol}
+        on = {p for p in want if avail[p]}
+        for present, serving in (
+            (oh, ("h2h", "l2h")),
+            (ol, ("l2l", "h2l")),
+            (ih, ("h2h", "h2l")),
+            (il, ("l2l", "l2h")),
+        ):
+            if present and not on.intersection(serving):
+                on.update([p for p in serving if avail[p]][:1])
+        return tuple(p for p in PATHS if p in on)
 
 
 @dataclass
@@ -109,7 +150,7 @@ class Plan:
         if name in self.splits:
             return self.splits[name]
         node = self.graph[name]
-        return TensorSplit(node.out_shape or ())
+        return TensorSplit(node.out_shape or (), 0, self.options.temporal)
 
     @property
     def alpha(self) -> float:
@@ -150,7 +191,7 @@ def _matches(name: str | None, patterns: Sequence[str]) -> str | None:
 
 
 def _map_inputs(graph: OpGraph, node: OpNode) -> list[str]:
-    return [i for i, s in zip(node.inputs, node.in_shapes) if len(s) == 4 and graph[i].is_map]
+    return [i for i, s in zip(node.inputs, node.in_shapes) if graph[i].is_map and len(s) == graph[i].map_rank]
 
 
 class _Lows:
@@ -223,6 +264,7 @@ def check_patterns(graph: OpGraph, options: PlanOptions) -> None:
         ("--vanilla", options.vanilla),
         ("alpha override", [p for p, _ in options.alpha_overrides]),
         ("stride_pool", options.stride_pool),
+        ("--paths-for", [p for p, _ in options.paths_overrides]),
     ):
         for p in pats:
             if not any(fnmatch.fnmatchcase(c, p) for c in convs):
@@ -295,9 +337,10 @@ def plan(graph: OpGraph, options: PlanOptions) -> Plan:
         r = get_rule(n.kind)
         if n.is_map:
             assert n.out_shape is not None
-            _, _, h, w = n.out_shape
-            if (h, w) != (1, 1) and (h % 2 or w % 2) and options.odd_size == "vanilla":
-                force(n.name, f"odd size {h}x{w}", "odd size")
+            sp = n.out_shape[2:]
+            halved = [d for d, f in zip(sp, octave_factors(len(sp), options.temporal)) if f == 2]
+            if any(d != 1 for d in sp) and any(d % 2 for d in halved) and options.odd_size == "vanilla":
+                force(n.name, f"odd size {'x'.join(map(str, sp))}", "odd size")
         ins = _map_inputs(graph, n)
         if n.name in refused:
             for i in ins:
@@ -308,7 +351,12 @@ def plan(graph: OpGraph, options: PlanOptions) -> Plan:
         if r.flow == "vanilla":
             for i in ins:
                 force(i, f"feeds {n.kind} {n.label}", "network output" if n.kind == "output" else "feeds a vanilla op")
-        elif r.flow == "same" and n.is_map and ins and not r.halvable(n):
+        elif (
+            r.flow == "same"
+            and n.is_map
+            and ins
+            and not r.halvable(n, octave_factors(n.map_rank - 2, options.temporal))
+        ):
             force(n.name, f"{n.kind} {n.label} cannot keep a half-size low part", "pooling geometry")
         elif r.flow == "gpool":
             if not (n.is_map and r.is_global(n)):
@@ -370,7 +418,7 @@ def plan(graph: OpGraph, options: PlanOptions) -> Plan:
                 )
     piece_roots = {uf.find(item) for item, _, _, _ in piece_items}
     for root, names in members.items():
-        if all(graph[m].out_shape[2:] == (1, 1) for m in names) and root not in gpool_of:  # type: ignore[index]
+        if all(all(d == 1 for d in graph[m].out_shape[2:]) for m in names) and root not in gpool_of:  # type: ignore[index]
             force(root, "a vector produced by a conv stays vanilla (squeeze-excitation hidden layer)", "vector")
         if root not in alpha_of and root not in cat_of and root not in gpool_of and root not in piece_roots:
             force(root, "no conv produces it", "no split source")
@@ -418,7 +466,10 @@ def plan(graph: OpGraph, options: PlanOptions) -> Plan:
                                 f"feeds global pooling {graph[g].label} whose result must be vanilla",
                                 "feeds a vanilla head",
                             )
-        splits = {n.name: TensorSplit(n.out_shape, low_of.get(uf.find(n.name), 0)) for n in maps}  # type: ignore[arg-type]
+        splits = {
+            n.name: TensorSplit(n.out_shape, low_of.get(uf.find(n.name), 0), options.temporal)  # type: ignore[arg-type]
+            for n in maps
+        }
         convs = {}
         retry = False
         for n in graph:

@@ -15,7 +15,7 @@ A rule says, for one kind of op:
              channels, data movement): priced by its rule at full resolution;
   ``chunk``  split / chunk along channels: each piece of a split map is split in proportion (else merged);
   ``opaque`` no rule: merged like ``merge``; priced by what ``FlopCounterMode`` counted for it in the vanilla
-             trace (matmul, einsum, attention, transposed and 1-/3-d convolutions), listed as not priced when
+             trace (matmul, einsum, attention, transposed convolutions), listed as not priced when
              that is nothing;
 - how it is priced in every convention (integers), per frequency part;
 - how it is converted (``convert``: the name of a strategy in ``octprof.convert``).
@@ -41,11 +41,14 @@ from octprof.core.layer import OctConvSpec, conv_output_size, layer_cost
 class TensorSplit:
     """How a tensor travels: ``low`` of its ``shape[1]`` channels in the low-frequency part (0: vanilla).
 
-    A split map (N, C, H, W) is a high part (N, C − low, H, W) and a low part (N, low, ⌈H/2⌉, ⌈W/2⌉); a split
-    vector (H = W = 1, e.g. a squeeze-excitation gate) keeps both parts at 1×1."""
+    A split map (N, C, *spatial) — 1-D (N, C, L), 2-D (N, C, H, W) or 3-D (N, C, T, H, W) — is a high part
+    (N, C − low, *spatial) and a low part (N, low, *low spatial), an octave lower on each octave axis: the length
+    in 1-D, H and W in 2-D and 3-D, and time too in 3-D when ``temporal`` (⌈n/2⌉ per halved axis).  A split
+    vector (every spatial size 1, e.g. a squeeze-excitation gate) keeps both parts at 1."""
 
     shape: Shape
     low: int = 0
+    temporal: bool = False
 
     @property
     def split(self) -> bool:
@@ -60,20 +63,29 @@ class TensorSplit:
         return self.channels - self.low
 
     @property
+    def is_map(self) -> bool:
+        return 3 <= len(self.shape) <= 5
+
+    @property
     def is_vector(self) -> bool:
-        return len(self.shape) == 4 and self.shape[2] == 1 and self.shape[3] == 1
+        return self.is_map and all(d == 1 for d in self.shape[2:])
+
+    @property
+    def octave(self) -> tuple[int, ...]:
+        """The octave factor per spatial axis: 2 where the low part is halved, 1 where kept."""
+        return octave_factors(len(self.shape) - 2, self.temporal)
 
     def parts(self) -> list[tuple[str, Shape]]:
         """``[(part, shape)]``: ``[("", shape)]`` when vanilla, else the non-empty of high and low."""
-        if not self.split or len(self.shape) != 4:
+        if not self.split or not self.is_map:
             return [("", self.shape)]
-        n, c, h, w = self.shape
-        # an octave lower: half of each side, rounded up (odd sides exist only under the ``ceil`` odd-size policy)
-        lh, lw = (h, w) if self.is_vector else (-(-h // 2), -(-w // 2))
+        n, c, *sp = self.shape
+        # an octave lower: half of each octave axis, rounded up (odd sides exist only under the ``ceil`` policy)
+        low_sp = tuple(sp) if self.is_vector else tuple(-(-d // f) for d, f in zip(sp, self.octave))
         out: list[tuple[str, Shape]] = []
         if self.high:
-            out.append(("high", (n, self.high, h, w)))
-        out.append(("low", (n, self.low, lh, lw)))
+            out.append(("high", (n, self.high, *sp)))
+        out.append(("low", (n, self.low, *low_sp)))
         return out
 
     @property
@@ -88,6 +100,12 @@ class TensorSplit:
             return 0.0
         a = self.low / c
         return a if int(a * c) == self.low else (self.low + 0.5) / c
+
+
+def octave_factors(dims: int, temporal: bool = False) -> tuple[int, ...]:
+    """The octave factor per spatial axis of a ``dims``-D map: 2 everywhere, but 1 on a 3-D map's time axis
+    unless ``temporal``."""
+    return (1, 2, 2) if dims == 3 and not temporal else (2,) * dims
 
 
 def fmt_shape(shape: Shape | None) -> str:
@@ -115,16 +133,25 @@ def pair(v: Any) -> tuple[int, int]:
     return int(v), int(v)
 
 
-def explicit_padding(padding: Any, kernel_size: Any, dilation: Any) -> tuple[int, int] | str:
-    """A conv's padding as two integers; ``'same'`` becomes the symmetric padding it stands for where there is one
-    (odd effective kernel), ``'valid'`` becomes 0; else the string is kept (no octave layer)."""
+def ntuple(v: Any, n: int) -> tuple[int, ...]:
+    """``3`` or ``(3,)`` or one number per axis as ``n`` integers."""
+    if n == 2:
+        return pair(v)
+    if isinstance(v, (tuple, list)):
+        return tuple(int(x) for x in v) if len(v) == n else (int(v[0]),) * n
+    return (int(v),) * n
+
+
+def explicit_padding(padding: Any, kernel_size: Any, dilation: Any, n: int = 2) -> tuple[int, ...] | str:
+    """A conv's padding as ``n`` integers; ``'same'`` becomes the symmetric padding it stands for where there is
+    one (odd effective kernel), ``'valid'`` becomes 0; else the string is kept (no octave layer)."""
     if not isinstance(padding, str):
-        return pair(padding)
+        return ntuple(padding, n)
     if padding == "valid":
-        return (0, 0)
-    span = [d * (k - 1) for k, d in zip(pair(kernel_size), pair(dilation))]
+        return (0,) * n
+    span = [d * (k - 1) for k, d in zip(ntuple(kernel_size, n), ntuple(dilation, n))]
     if all(x % 2 == 0 for x in span):
-        return (span[0] // 2, span[1] // 2)
+        return tuple(x // 2 for x in span)
     return padding
 
 
@@ -232,9 +259,9 @@ class Rule:
         """Whether nothing prices this op (only ops with no rule can be so)."""
         return False
 
-    def halvable(self, node: OpNode) -> bool:
-        """Whether the op applied to a low part (half the size) gives half of its output: else its maps
-        cannot stay split."""
+    def halvable(self, node: OpNode, octave: Sequence[int] | None = None) -> bool:
+        """Whether the op applied to a low part (``octave``: the factor per spatial axis, default 2 on each)
+        gives the low part of its output: else its maps cannot stay split."""
         return True
 
     def params(self, node: OpNode, part_channels: int) -> int:
@@ -368,16 +395,21 @@ class OctaveLayer(Rule):
 
 @rule
 class Conv(OctaveLayer):
+    """``nn.Conv2d`` (and, through :class:`Conv1d` / :class:`Conv3d`, its 1-D and 3-D kin): an octave layer of
+    ``dims`` spatial axes.  The functional forms stay vanilla (no module to replace)."""
+
     kind = "conv2d"
     modules = (f"{NN}.conv.Conv2d",)
     functions = ("torch.nn.functional.conv2d", "torch.conv2d")
+    dims: ClassVar[int] = 2
 
     def module_attrs(self, m: Any) -> dict[str, Any]:
+        n = self.dims
         return {
-            "kernel_size": pair(m.kernel_size),
-            "stride": pair(m.stride),
-            "padding": explicit_padding(m.padding, m.kernel_size, m.dilation),
-            "dilation": pair(m.dilation),
+            "kernel_size": ntuple(m.kernel_size, n),
+            "stride": ntuple(m.stride, n),
+            "padding": explicit_padding(m.padding, m.kernel_size, m.dilation, n),
+            "dilation": ntuple(m.dilation, n),
             "groups": m.groups,
             "bias": m.bias is not None,
             "out_channels": m.out_channels,
@@ -385,28 +417,34 @@ class Conv(OctaveLayer):
         }
 
     def call_attrs(self, call: Call) -> dict[str, Any]:
+        n = self.dims
         w = call.shape(1, "weight")
         pad = call.arg(4, "padding", 0)
         return {
-            "kernel_size": (w[2], w[3]) if w else (1, 1),
-            "stride": pair(call.arg(3, "stride", 1)),
-            "padding": pad if isinstance(pad, str) else pair(pad),
-            "dilation": pair(call.arg(5, "dilation", 1)),
+            "kernel_size": tuple(w[2:]) if w else (1,) * n,
+            "stride": ntuple(call.arg(3, "stride", 1), n),
+            "padding": pad if isinstance(pad, str) else ntuple(pad, n),
+            "dilation": ntuple(call.arg(5, "dilation", 1), n),
             "groups": int(call.arg(6, "groups", 1)),
             "bias": call.arg(2, "bias", None) is not None,
             "out_channels": w[0] if w else 0,
             "functional": True,
         }
 
+    def _stride_ok(self, stride: Sequence[int]) -> bool:
+        # 2-D: one stride for both axes; 3-D: each axis its own (time and space differ in R(2+1)D), 1 or 2
+        if self.dims == 2 and stride[0] != stride[1]:
+            return False
+        return all(s in (1, 2) for s in stride)
+
     def octave_ok(self, node: OpNode) -> bool:
         """Whether this convolution can become an octave layer (else its maps stay vanilla)."""
         a = node.attrs
-        stride, pad = a.get("stride", (1, 1)), a.get("padding", (0, 0))
+        stride, pad = a.get("stride", (1,) * self.dims), a.get("padding", (0,) * self.dims)
         return (
             len(node.in_shapes) >= 1
-            and len(node.in_shapes[0]) == 4
-            and stride[0] == stride[1]
-            and stride[0] in (1, 2)
+            and len(node.in_shapes[0]) == self.dims + 2
+            and self._stride_ok(stride)
             and not isinstance(pad, str)
             and a.get("padding_mode", "zeros") == "zeros"
             and not a.get("functional", False)
@@ -415,73 +453,83 @@ class Conv(OctaveLayer):
     def why_not_octave(self, node: OpNode) -> tuple[str, str]:
         """The first reason :meth:`octave_ok` fails: ``(category, words)``."""
         a = node.attrs
-        stride, pad = a.get("stride", (1, 1)), a.get("padding", (0, 0))
+        stride, pad = a.get("stride", (1,) * self.dims), a.get("padding", (0,) * self.dims)
         if a.get("functional", False):
-            return "geometry", "a functional conv2d (no module to replace)"
+            return "geometry", f"a functional {self.kind} (no module to replace)"
         if a.get("padding_mode", "zeros") != "zeros":
             return "padding mode", f"padding_mode {a['padding_mode']!r} (octave paths pad with zeros)"
         if isinstance(pad, str):
             return "geometry", f"padding {pad!r} with an even kernel (asymmetric)"
-        if stride[0] != stride[1] or stride[0] not in (1, 2):
-            return "geometry", f"stride {tuple(stride)} (octave layers take 1 or 2, equal on both axes)"
-        return "geometry", "input is not a 4-d map"
+        if not self._stride_ok(stride):
+            both = ", equal on both axes" if self.dims == 2 else " on each axis"
+            return "geometry", f"stride {tuple(stride)} (octave layers take 1 or 2{both})"
+        return "geometry", f"input is not a {self.dims + 2}-d map"
 
     def spec(self, node: OpNode, ins: TensorSplit, out: TensorSplit, options: Any, dtype_bytes: int) -> OctConvSpec:
         self._check_fits(node, options)
         a = node.attrs
-        n, cin, h, w = node.in_shapes[0]
-        return OctConvSpec(
+        n, cin, *size = node.in_shapes[0]
+        stride = tuple(a["stride"])
+        kw: dict[str, Any] = {}
+        if self.dims == 3:
+            kw["temporal"] = bool(getattr(options, "temporal", False))
+        paths_for = getattr(options, "paths_for", None)
+        if paths_for is not None:
+            kw["paths"] = paths_for(node.module, cin, a["out_channels"], a["groups"], ins.low, out.low)
+        return OctConvSpec.nd(
             cin,
             a["out_channels"],
             a["kernel_size"],
-            h,
-            w,
-            ins.alpha,
-            out.alpha,
-            a["stride"][0],
-            a["padding"],
-            a["dilation"],
-            a["groups"],
-            a["bias"],
-            n,
-            dtype_bytes,
-            options.stride_rule,
+            tuple(size),
+            alpha_in=ins.alpha,
+            alpha_out=out.alpha,
+            stride=stride[0] if len(set(stride)) == 1 else stride,
+            padding=a["padding"],
+            dilation=a["dilation"],
+            groups=a["groups"],
+            bias=a["bias"],
+            batch=n,
+            dtype_bytes=dtype_bytes,
+            stride_rule=options.stride_rule,
             odd_size=options.odd_size,
+            **kw,
         )
 
     @staticmethod
     def _check_fits(node: OpNode, options: Any) -> None:
-        """A stride-2 octave layer that pools first (the paper's rule) must give the vanilla conv's output size; a
-        conv without enough padding gives one pixel less (e.g. 3×3, no padding: 38 → 18, but 19 → 17 after pooling)."""
+        """A strided octave layer that pools first (the paper's rule) must give the vanilla conv's output size; a
+        conv without enough padding gives one pixel less (e.g. 3×3, no padding: 38 → 18, but 19 → 17 after pooling).
+        Each axis of stride 2 is pooled, then convolved with stride 1."""
         a = node.attrs
-        if a["stride"][0] != 2 or options.stride_rule != "pool":
+        stride = tuple(a["stride"])
+        if 2 not in stride or options.stride_rule != "pool":
             return
-        _, _, h, w = node.in_shapes[0]
-        _, _, ho, wo = node.out_shape  # type: ignore[misc]
         half = (lambda x: -(-x // 2)) if options.odd_size == "ceil" else (lambda x: x // 2)
-        (kh, kw), (ph, pw), (dh, dw) = a["kernel_size"], a["padding"], a["dilation"]
-        got = (conv_output_size(half(h), kh, ph, dh, 1), conv_output_size(half(w), kw, pw, dw, 1))
-        if got != (ho, wo):
+        axes = zip(node.in_shapes[0][2:], stride, a["kernel_size"], a["padding"], a["dilation"])
+        got = tuple(conv_output_size(half(x) if s == 2 else x, k, p, d, 1) for x, s, k, p, d in axes)
+        want = tuple(node.out_shape[2:])  # type: ignore[index]
+        if got != want:
             raise bad(
                 "stride_rule",
                 "pool",
-                f"pooling then a stride-1 conv gives {got[0]}x{got[1]} where the conv gives {ho}x{wo}",
+                f"pooling then a stride-1 conv gives {'x'.join(map(str, got))} where the conv gives "
+                f"{'x'.join(map(str, want))}",
             )
 
     def gemm(self, node: OpNode) -> dict[str, int]:
         a = node.attrs
         cin, cout = node.in_shapes[0][1], a["out_channels"]
-        kh, kw = a["kernel_size"]
-        weights = cout * (cin // a["groups"]) * kh * kw
+        k = math.prod(a["kernel_size"])
+        weights = cout * (cin // a["groups"]) * k
         groups = a["groups"]
-        n, _, ho, wo = node.out_shape  # type: ignore[misc]
+        n, _, *out_sp = node.out_shape  # type: ignore[misc]
         dw = groups > 1 and groups == cin == cout
         return {
             "macs": numel(node.out_shape) // cout * weights,
             "weights": weights,
             "m": cout // groups,
-            "k": (cin // groups) * kh * kw,
-            "n": n * ho * wo,
+            "k": (cin // groups) * k,
+            "n": n * math.prod(out_sp),
             "kind": "dwconv" if dw else ("gconv" if groups > 1 else "conv"),
             "cout": cout,
         }
@@ -489,8 +537,9 @@ class Conv(OctaveLayer):
     def vanilla_cost(self, node: OpNode) -> dict:
         a = node.attrs
         g = self.gemm(node)
-        kh, kw = a["kernel_size"]
         out = numel(node.out_shape)
+        stride = a["stride"]
+        st = stride[0] if len(set(stride)) == 1 else "x".join(map(str, stride))
         return cost_row(
             node,
             "conv",
@@ -500,7 +549,8 @@ class Conv(OctaveLayer):
             paper_flops=g["macs"] + (out if a["bias"] else 0),
             fvcore_flops=g["macs"],
             params=g["weights"] + (g["cout"] if a["bias"] else 0),
-            note=f"{kh}x{kw} conv, stride {a['stride'][0]}" + (f", groups {a['groups']}" if a["groups"] > 1 else ""),
+            note=f"{'x'.join(map(str, a['kernel_size']))} conv, stride {st}"
+            + (f", groups {a['groups']}" if a["groups"] > 1 else ""),
         )
 
     def depthwise(self, node: OpNode) -> bool:
@@ -513,9 +563,25 @@ class Conv(OctaveLayer):
         if a.get("padding_mode", "zeros") == "zeros" or not node.in_shapes:
             return Saved()
         # reflect / replicate / circular: the padding keeps the input (its backward reads it), the conv the padded copy
-        n, c, h, w = node.in_shapes[0]
-        ph, pw = a["padding"] if not isinstance(a["padding"], str) else (0, 0)
-        return Saved(copy_elems=n * c * (h + 2 * ph) * (w + 2 * pw))
+        n, c, *sp = node.in_shapes[0]
+        pad = a["padding"] if not isinstance(a["padding"], str) else (0,) * len(sp)
+        return Saved(copy_elems=n * c * math.prod(d + 2 * p for d, p in zip(sp, pad)))
+
+
+@rule
+class Conv1d(Conv):
+    kind = "conv1d"
+    modules = (f"{NN}.conv.Conv1d",)
+    functions = ("torch.nn.functional.conv1d", "torch.conv1d")
+    dims = 1
+
+
+@rule
+class Conv3d(Conv):
+    kind = "conv3d"
+    modules = (f"{NN}.conv.Conv3d",)
+    functions = ("torch.nn.functional.conv3d", "torch.conv3d")
+    dims = 3
 
 
 @rule
@@ -570,7 +636,7 @@ class Linear(Rule):
 @rule
 class BatchNorm(Rule):
     kind = "batch_norm"
-    modules = (f"{NN}.batchnorm.BatchNorm2d",)
+    modules = tuple(f"{NN}.batchnorm.BatchNorm{d}d" for d in (1, 2, 3))
     convert = "batch_norm"
     splits_module = True
 
@@ -768,36 +834,37 @@ class Cat(Rule):
 
 class _Pool(Rule):
     dilated: ClassVar[bool] = True  # max pooling takes a dilation (argument 4); average pooling does not
+    dims: ClassVar[int] = 2
 
     def module_attrs(self, m: Any) -> dict[str, Any]:
-        k = pair(m.kernel_size)
+        n = self.dims
+        k = ntuple(m.kernel_size, n)
         return {
             "kernel_size": k,
-            "stride": pair(m.stride or k),
-            "padding": pair(m.padding),
-            "dilation": pair(getattr(m, "dilation", 1)),
+            "stride": ntuple(m.stride or k, n),
+            "padding": ntuple(m.padding, n),
+            "dilation": ntuple(getattr(m, "dilation", 1), n),
             "ceil_mode": bool(m.ceil_mode),
         }
 
     def call_attrs(self, call: Call) -> dict[str, Any]:
-        k = pair(call.arg(1, "kernel_size", 1))
+        n = self.dims
+        k = ntuple(call.arg(1, "kernel_size", 1), n)
         stride = call.arg(2, "stride", None)
         return {
             "kernel_size": k,
-            "stride": pair(stride) if stride else k,
-            "padding": pair(call.arg(3, "padding", 0)),
-            "dilation": pair(call.arg(4, "dilation", 1)) if self.dilated else (1, 1),
+            "stride": ntuple(stride, n) if stride else k,
+            "padding": ntuple(call.arg(3, "padding", 0), n),
+            "dilation": ntuple(call.arg(4, "dilation", 1), n) if self.dilated else (1,) * n,
             "ceil_mode": bool(call.arg(5 if self.dilated else 4, "ceil_mode", False)),
         }
 
-    def halvable(self, node: OpNode) -> bool:
+    def halvable(self, node: OpNode, octave: Sequence[int] | None = None) -> bool:
         a = node.attrs
-        if node.out_shape is None or len(node.out_shape) != 4:
+        if node.out_shape is None or len(node.out_shape) != self.dims + 2:
             return False
-        _, _, h, w = node.in_shapes[0]
-        (kh, kw), (sh, sw), (ph, pw) = a["kernel_size"], a["stride"], a["padding"]
-        dh, dw = a.get("dilation", (1, 1))
         ceil = a.get("ceil_mode", False)
+        octave = tuple(octave) if octave is not None else (2,) * self.dims
 
         def size(x: int, k: int, s: int, p: int, d: int) -> int:
             num = x + 2 * p - d * (k - 1) - 1
@@ -806,15 +873,19 @@ class _Pool(Rule):
                 o -= 1
             return o
 
-        # the low part (each side halved, rounded up) must pool to the output's low part (rounded up likewise);
-        # odd sizes are split only under the "ceil" odd-size policy, else the plan keeps them vanilla
-        return size(-(-h // 2), kh, sh, ph, dh) == -(-node.out_shape[2] // 2) and size(-(-w // 2), kw, sw, pw, dw) == -(
-            -node.out_shape[3] // 2
+        # the low part (each octave axis halved, rounded up) must pool to the output's low part (rounded up
+        # likewise); odd sizes are split only under the "ceil" odd-size policy, else the plan keeps them vanilla
+        dil = a.get("dilation", (1,) * self.dims)
+        return all(
+            size(-(-x // f), k, s, p, d) == -(-o // f)
+            for x, o, f, k, s, p, d in zip(
+                node.in_shapes[0][2:], node.out_shape[2:], octave, a["kernel_size"], a["stride"], a["padding"], dil
+            )
         )
 
     def part_counts(self, node: OpNode, shape: Shape) -> dict[str, Any]:
-        kh, kw = node.attrs["kernel_size"]
-        return {"paper_flops": numel(shape) * kh * kw, "note": f"{kh}x{kw} pool"}
+        k = node.attrs["kernel_size"]
+        return {"paper_flops": numel(shape) * math.prod(k), "note": f"{'x'.join(map(str, k))} pool"}
 
 
 @rule
@@ -828,11 +899,43 @@ class MaxPool(_Pool):
 
 
 @rule
+class MaxPool1d(MaxPool):
+    kind = "max_pool1d"
+    modules = (f"{NN}.pooling.MaxPool1d",)
+    functions = ("torch.nn.functional.max_pool1d", "torch.nn.functional._max_pool1d", "torch.max_pool1d")
+    dims = 1
+
+
+@rule
+class MaxPool3d(MaxPool):
+    kind = "max_pool3d"
+    modules = (f"{NN}.pooling.MaxPool3d",)
+    functions = ("torch.nn.functional.max_pool3d", "torch.nn.functional._max_pool3d", "torch.max_pool3d")
+    dims = 3
+
+
+@rule
 class AvgPool(_Pool):
     kind = "avg_pool2d"
     modules = (f"{NN}.pooling.AvgPool2d",)
     functions = ("torch.nn.functional.avg_pool2d", "torch._C._nn.avg_pool2d")
     dilated = False
+
+
+@rule
+class AvgPool1d(AvgPool):
+    kind = "avg_pool1d"
+    modules = (f"{NN}.pooling.AvgPool1d",)
+    functions = ("torch.nn.functional.avg_pool1d", "torch.avg_pool1d")
+    dims = 1
+
+
+@rule
+class AvgPool3d(AvgPool):
+    kind = "avg_pool3d"
+    modules = (f"{NN}.pooling.AvgPool3d",)
+    functions = ("torch.nn.functional.avg_pool3d", "torch._C._nn.avg_pool3d")
+    dims = 3
 
 
 @rule
@@ -844,27 +947,42 @@ class AdaptiveAvgPool(Rule):
     fvcore_per_in = 1
 
     def is_global(self, node: OpNode) -> bool:
-        return node.out_shape is not None and len(node.out_shape) == 4 and node.out_shape[2:] == (1, 1)
+        s = node.out_shape
+        return s is not None and 3 <= len(s) <= 5 and all(d == 1 for d in s[2:])
 
     def cost(self, node: OpNode, ins: Sequence[TensorSplit], out: TensorSplit | None) -> list[dict]:
         rows = []
         out_parts = dict(out.parts()) if out else {"": node.out_shape}
+        # fvcore has a handle for the 2-D op only (aten::adaptive_avg_pool2d): 1-D and 3-D count 0 there
+        per = self.fvcore_per_in if len(ins[0].shape) == 4 else 0
         for part, shape in ins[0].parts():
             e = numel(shape)
-            rows.append(
-                cost_row(node, part, shape, out_parts.get(part), paper_flops=e, fvcore_flops=e * self.fvcore_per_in)
-            )
+            rows.append(cost_row(node, part, shape, out_parts.get(part), paper_flops=e, fvcore_flops=e * per))
         return rows
 
     def saved(self, node: OpNode, shape: Shape) -> Saved:
-        return NOTHING_SAVED if tuple(shape[2:]) == (1, 1) else Saved()  # a global mean needs only the size
+        return NOTHING_SAVED if all(d == 1 for d in shape[2:]) else Saved()  # a global mean needs only the size
+
+
+@rule
+class AdaptiveAvgPool1d(AdaptiveAvgPool):
+    kind = "adaptive_avg_pool1d"
+    modules = (f"{NN}.pooling.AdaptiveAvgPool1d",)
+    functions = ("torch.nn.functional.adaptive_avg_pool1d", "torch.adaptive_avg_pool1d")
+
+
+@rule
+class AdaptiveAvgPool3d(AdaptiveAvgPool):
+    kind = "adaptive_avg_pool3d"
+    modules = (f"{NN}.pooling.AdaptiveAvgPool3d",)
+    functions = ("torch.nn.functional.adaptive_avg_pool3d", "torch._C._nn.adaptive_avg_pool3d")
 
 
 @rule
 class AdaptiveMaxPool(AdaptiveAvgPool):
     kind = "adaptive_max_pool2d"
-    modules = (f"{NN}.pooling.AdaptiveMaxPool2d",)
-    functions = ("torch.nn.functional.adaptive_max_pool2d", "torch.nn.functional._adaptive_max_pool2d")
+    modules = tuple(f"{NN}.pooling.AdaptiveMaxPool{d}d" for d in (1, 2, 3))
+    functions = tuple(f"torch.nn.functional.{f}adaptive_max_pool{d}d" for f in ("", "_") for d in (1, 2, 3))
     fvcore_per_in = 0
 
     def saved(self, node: OpNode, shape: Shape) -> Saved:
@@ -875,6 +993,7 @@ class AdaptiveMaxPool(AdaptiveAvgPool):
 class Upsample(Rule):
     kind = "upsample"
     modules = (f"{NN}.upsampling.Upsample", f"{NN}.upsampling.UpsamplingNearest2d")
+    # 1-D and 3-D maps: nearest only (the upsampled low part then equals the low part of the upsampled map)
     functions = ("torch.nn.functional.interpolate",)
 
     def module_attrs(self, m: Any) -> dict[str, Any]:
@@ -883,16 +1002,26 @@ class Upsample(Rule):
     def call_attrs(self, call: Call) -> dict[str, Any]:
         return {"mode": call.arg(3, "mode", "nearest")}
 
-    def halvable(self, node: OpNode) -> bool:
+    def halvable(self, node: OpNode, octave: Sequence[int] | None = None) -> bool:
         a = node.attrs
-        if node.out_shape is None or len(node.out_shape) != 4 or a.get("mode") not in ("nearest", "bilinear"):
+        out = node.out_shape
+        if out is None or not 3 <= len(out) <= 5 or len(node.in_shapes[0]) != len(out):
             return False
-        _, _, h, w = node.in_shapes[0]
-        _, _, ho, wo = node.out_shape
-        return h % 2 == 0 and w % 2 == 0 and ho % h == 0 and wo % w == 0 and ho // h == wo // w
+        if a.get("mode") not in ("nearest", "bilinear" if len(out) == 4 else "nearest"):
+            return False
+        sp, osp = node.in_shapes[0][2:], out[2:]
+        octave = tuple(octave) if octave is not None else (2,) * len(sp)
+        # every axis scaled by a whole factor, halved axes even, and the octave axes scaled alike (2-D: one factor)
+        scales = {o // i for i, o, f in zip(sp, osp, octave) if f == 2}
+        return (
+            all(o % i == 0 for i, o in zip(sp, osp))
+            and all(i % 2 == 0 for i, f in zip(sp, octave) if f == 2)
+            and len(scales) <= 1
+        )
 
     def part_counts(self, node: OpNode, shape: Shape) -> dict[str, Any]:
-        per = {"nearest": 1, "bilinear": 4}.get(node.attrs.get("mode", "nearest"), 0)
+        # fvcore's handles: aten::upsample_nearest2d (1 per output), upsample_bilinear2d (4); none for 1-D, 3-D
+        per = {"nearest": 1, "bilinear": 4}.get(node.attrs.get("mode", "nearest"), 0) if len(shape) == 4 else 0
         return {"fvcore_flops": per * numel(shape)}
 
     def saved(self, node: OpNode, shape: Shape) -> Saved:
@@ -1154,13 +1283,13 @@ def merge_row(node: OpNode, split: TensorSplit, source: str) -> dict:
             node, "merge", low, split.shape, act_elems=numel(split.shape), note=f"merge {source} (concatenate)"
         )
     n, c = low[:2]
-    up = n * c * split.shape[2] * split.shape[3]  # upsampled to the high part's exact size
+    up = n * c * math.prod(split.shape[2:])  # upsampled to the high part's exact size
     return cost_row(
         node,
         "merge",
         low,
         split.shape,
-        fvcore_flops=up,
+        fvcore_flops=up if len(split.shape) == 4 else 0,  # fvcore counts aten::upsample_nearest2d only
         act_elems=up + numel(split.shape),
         note=f"merge {source} (upsample low 2x + concatenate)",
     )

@@ -42,7 +42,7 @@ class ModelSource:
 
     name: str
     factory: Callable[..., Any] | str
-    input_size: int = 224
+    input_size: Any = 224
     vanilla: tuple[str, ...] = ()
     alpha_overrides: tuple[tuple[str, float], ...] = ()
     stride_rule: str = "pool"
