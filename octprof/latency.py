@@ -23,18 +23,22 @@ kernels of :class:`~octprof.fastconv.FastOctConv2d`; ``"reference"``: one kernel
 from __future__ import annotations
 
 import datetime as _dt
-import itertools
 import json
-import math
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from octprof.core.errors import OctprofError, bad
 from octprof.core.files import write_atomic
-from octprof.core.layer import PATHS, layer_cost
-from octprof.core.rules import get_rule
+from octprof.latency_fit import (
+    COMPUTE_KINDS,
+    DeviceParams,
+    LatencyModel,
+    fit,
+    median_abs_rel_error,
+    spearman,
+)
+from octprof.latency_kernels import Kernel, conv_kernel, kernels
 
 __all__ = [
     "COMPUTE_KINDS",
@@ -53,322 +57,6 @@ __all__ = [
 ]
 
 PROFILE_FORMAT = "octprof-device-profile/1"
-COMPUTE_KINDS: tuple[str, ...] = ("conv", "gconv", "dwconv")
-_EFF_GRID = (0.0, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0)
-_N_GRID = (0.0, 4.0, 16.0, 64.0, 256.0, 1024.0, 4096.0)
-
-
-# -- kernels --------------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Kernel:
-    """One kernel of a forward pass: ``kind`` is ``conv`` (dense convolution or linear layer), ``gconv`` (grouped),
-    ``dwconv`` (depthwise) or ``memory``; ``m``, ``k``, ``n`` are the GEMM sizes of a compute kernel."""
-
-    node: str
-    layer: str
-    path: str
-    kind: str
-    macs: int = 0
-    bytes: int = 0
-    m: int = 0
-    k: int = 0
-    n: int = 0
-
-
-def _numel(shape: Sequence[int] | None) -> int:
-    return 0 if not shape else math.prod(shape)
-
-
-def _conv_kernel(
-    node: Any,
-    path: str,
-    macs: int,
-    in_elems: int,
-    out_shape: Sequence[int],
-    params: int,
-    groups: int,
-    cin: int,
-    cout: int,
-    kernel_area: int,
-    db: int,
-) -> Kernel:
-    dw = groups > 1 and groups == cin == cout
-    kind = "dwconv" if dw else ("gconv" if groups > 1 else "conv")
-    n, _, *spatial = out_shape
-    return Kernel(
-        node.name,
-        node.label,
-        path,
-        kind,
-        macs,
-        (in_elems + _numel(out_shape) + params) * db,
-        m=cout // groups,
-        k=(cin // groups) * kernel_area,
-        n=n * _numel(spatial),
-    )
-
-
-def _mem(node: Any, path: str, elems: int, db: int) -> Kernel:
-    return Kernel(node.name, node.label, path, "memory", bytes=elems * db)
-
-
-def _octave_kernels(node: Any, spec: Any, impl: str, db: int) -> list[Kernel]:
-    cost = layer_cost(spec)
-    ka = math.prod(spec.kernel_size)
-
-    def conv(rows: list[Any], label: str) -> Kernel:
-        r0 = rows[0]
-        macs = sum(r.macs for r in rows)
-        cin = sum(r.in_shape[1] for r in rows) if label == "in" else r0.in_shape[1]
-        cout = sum(r.out_shape[1] for r in rows) if label == "out" else r0.out_shape[1]
-        in_elems = sum(r.in_elems for r in rows) if label == "in" else r0.in_elems
-        out_shape = (r0.out_shape[0], cout, *r0.out_shape[2:])
-        name = "+".join(r.path for r in rows)
-        return _conv_kernel(
-            node, name, macs, in_elems, out_shape, sum(r.params for r in rows), r0.groups, cin, cout, ka, db
-        )
-
-    paths = {r.path: r for r in cost.rows if r.path in ("h2h", "h2l", "l2h", "l2l")}
-    # FastOctConv2d's fused kernels run all four paths at even sizes; ablated or ceil-mode layers run path by path
-    fast = (
-        impl == "fast" and spec.dims == 2 and not spec.depthwise and spec.odd_size == "vanilla" and spec.paths == PATHS
-    )
-    pool_mode = spec.stride == 2 and spec.stride_rule == "pool"
-    ih, il = spec.in_split
-    if fast and pool_mode and ih and il:
-        out: list[Kernel] = []
-        (n, _, h, w) = cost.input_shapes[0]  # type: ignore[misc]
-        pooled = n * ih * (h // 2) * (w // 2)
-        low = n * il * (h // 2) * (w // 2)
-        out.append(_mem(node, "pool", n * ih * h * w + pooled, db))
-        out.append(_mem(node, "cat", 2 * (pooled + low), db))
-        if "h2h" in paths:
-            out.append(conv([paths["h2h"], paths["l2h"]], "in"))
-        if "h2l" in paths:
-            out.append(_mem(node, "pool", (pooled + low) * 5 // 4, db))
-            out.append(conv([paths["h2l"], paths["l2l"]], "in"))
-        return out
-    if fast and spec.groups == 1 and spec.stride == 1 and "l2h" in paths and "l2l" in paths:
-        out = [conv([paths["l2h"], paths["l2l"]], "out")]
-        if "h2h" in paths:
-            out.append(conv([paths["h2h"]], ""))
-            yh, zh = paths["h2h"].act_elems, paths["l2h"].act_elems
-            out.append(_mem(node, "add_upsampled", 2 * yh + 3 * zh, db))
-        else:
-            out.append(_mem(node, "upsample", 5 * paths["l2h"].act_elems, db))
-        if "h2l" in paths:
-            for r in cost.rows:
-                if r.path == "pool" and r.note.startswith("h2l"):
-                    out.append(_mem(node, "pool", r.in_elems + r.act_elems, db))
-            out.append(conv([paths["h2l"]], ""))
-            out.append(_mem(node, "add", 3 * paths["h2l"].act_elems, db))
-        return out
-    out = []
-    for r in cost.rows:
-        if r.path in paths:
-            out.append(conv([r], ""))
-        else:
-            out.append(_mem(node, r.path, r.in_elems + r.act_elems, db))
-    return out
-
-
-def _gemm_kernel(node: Any, path: str, g: dict[str, Any], db: int) -> Kernel:
-    """A matrix-product op (a vanilla conv, a linear layer, an op FlopCounterMode priced) as one compute kernel."""
-    io = sum(_numel(s) for s in node.in_shapes) + _numel(node.out_shape) + g["weights"]
-    return Kernel(node.name, node.label, path, g["kind"], g["macs"], io * db, m=g["m"], k=g["k"], n=g["n"])
-
-
-def kernels(analysis: Any, impl: str = "fast") -> list[Kernel]:
-    """The kernels of one forward pass of the octave network of ``analysis`` (an ``Analysis`` or a ``Plan``):
-    what each op's rule says (:meth:`octprof.core.rules.Rule.kernel`), octave layers as ``impl`` runs them."""
-    plan = getattr(analysis, "plan", analysis)
-    graph = plan.graph
-    db = graph.dtype_bytes
-    out: list[Kernel] = []
-    for node in graph:
-        r = get_rule(node.kind)
-        if node.name in plan.convs:  # an op of the OctaveLayer protocol
-            cp = plan.convs[node.name]
-            if cp.mode == "octave":
-                out += _octave_kernels(node, cp.spec, impl, db)
-                continue
-            if cp.mode == "vector" and plan.split(node.inputs[0]).split:
-                out.append(_mem(node, "merge", 2 * _numel(node.in_shapes[0]), db))
-            out.append(_gemm_kernel(node, "conv", r.gemm(node), db))
-            continue
-        how = r.kernel(node)
-        if how == "none":
-            continue
-        for n_, src in plan.merges:
-            if n_ == node.name:
-                s = plan.splits[src]
-                out.append(_mem(node, "merge", 2 * s.elems + _numel(s.shape), db))
-        if how == "gemm":
-            out.append(_gemm_kernel(node, "", r.gemm(node), db))
-            continue
-        outs = plan.splits[node.name].parts() if node.name in plan.splits else [("", node.out_shape)]
-        total = sum(_numel(s) for _, s in outs) or 1
-        in_elems = sum(_numel(s) for s in node.in_shapes)
-        for part, shape in outs:
-            if shape is None:
-                continue
-            share = _numel(shape) / total
-            out.append(_mem(node, part, int(in_elems * share) + _numel(shape), db))
-    return out
-
-
-# -- the model ------------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class DeviceParams:
-    """Fitted parameters of one device setting (times in seconds, rates per second)."""
-
-    peak_macs: dict[str, float]  # per compute kind: multiply-accumulates per second at full efficiency
-    eff: dict[str, tuple[float, float, float]]  # per compute kind: (m0, k0, n0)
-    bandwidth: float  # bytes per second
-    overhead: float  # seconds per kernel
-
-    def kernel_time(self, k: Kernel) -> float:
-        mem = k.bytes / self.bandwidth
-        if k.kind == "memory" or k.macs == 0:
-            return mem + self.overhead
-        kind = k.kind if k.kind in self.peak_macs else "conv"
-        m0, k0, n0 = self.eff[kind]
-        e = (k.m / (k.m + m0)) * (k.k / (k.k + k0)) * (k.n / (k.n + n0)) if min(k.m, k.k, k.n) > 0 else 1.0
-        return max(k.macs / (self.peak_macs[kind] * e), mem) + self.overhead
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "peak_macs": self.peak_macs,
-            "eff": {k: list(v) for k, v in self.eff.items()},
-            "bandwidth": self.bandwidth,
-            "overhead": self.overhead,
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> DeviceParams:
-        return cls(
-            {k: float(v) for k, v in d["peak_macs"].items()},
-            {k: tuple(float(x) for x in v) for k, v in d["eff"].items()},  # type: ignore[misc]
-            float(d["bandwidth"]),
-            float(d["overhead"]),
-        )
-
-
-@dataclass
-class LatencyModel:
-    """Predictions of one calibrated device setting."""
-
-    params: DeviceParams
-    key: dict[str, Any] = field(default_factory=dict)
-
-    def kernel_ms(self, ks: Sequence[Kernel]) -> list[float]:
-        return [1000.0 * self.params.kernel_time(k) for k in ks]
-
-    def predict(self, analysis: Any, impl: str = "fast", mode: str = "infer") -> float:
-        """Predicted milliseconds of one forward pass (``infer``) or training step (``train``: 3 × forward)."""
-        ms = sum(self.kernel_ms(kernels(analysis, impl)))
-        return 3.0 * ms if mode == "train" else ms
-
-    def breakdown(self, analysis: Any, impl: str = "fast") -> Any:
-        """A DataFrame: one row per kernel with its predicted time and whether it is compute- or memory-bound."""
-        import pandas as pd
-
-        ks = kernels(analysis, impl)
-        rows = []
-        for k, ms in zip(ks, self.kernel_ms(ks)):
-            rec = asdict(k)
-            rec["predicted_ms"] = ms
-            rows.append(rec)
-        return pd.DataFrame(rows)
-
-
-# -- fitting --------------------------------------------------------------------------------------------------------
-
-
-def _eff(k: Kernel, m0: float, k0: float, n0: float) -> float:
-    return (k.m / (k.m + m0)) * (k.k / (k.k + k0)) * (k.n / (k.n + n0))
-
-
-def fit(samples: Sequence[tuple[Kernel, float]], overhead: float | None = None) -> DeviceParams:
-    """Fit :class:`DeviceParams` to measured ``(kernel, seconds)`` samples.
-
-    ``overhead``: the median time of the samples with no bytes and no macs (tiny kernels) unless given;
-    ``bandwidth``: the median of bytes / (time − overhead) over memory kernels; per compute kind, (m0, k0, n0)
-    by grid search and ``P`` as the geometric mean of the implied rates, minimising the squared log error."""
-    import numpy as np
-
-    tiny = [t for k, t in samples if k.kind == "memory" and k.bytes <= 4096]
-    if overhead is None:
-        overhead = float(np.median(tiny)) if tiny else 0.0
-    mem = [(k, t) for k, t in samples if k.kind == "memory" and k.bytes > 4096]
-    rates = [k.bytes / max(t - overhead, 1e-9) for k, t in mem]
-    bandwidth = float(np.median(rates)) if rates else 1e10
-    peak: dict[str, float] = {}
-    eff: dict[str, tuple[float, float, float]] = {}
-    for kind in COMPUTE_KINDS:
-        pts = [(k, t) for k, t in samples if k.kind == kind and k.macs > 0]
-        if not pts:
-            continue
-        net = np.array([max(t - overhead, 1e-9) for _, t in pts])
-        macs = np.array([k.macs for k, _ in pts], dtype=float)
-        best: tuple[float, float, tuple[float, float, float]] | None = None
-        grids = (_EFF_GRID, _EFF_GRID, _N_GRID) if kind != "dwconv" else ((0.0,), (0.0,), _N_GRID)
-        for m0, k0, n0 in itertools.product(*grids):
-            e = np.array([_eff(k, m0, k0, n0) for k, _ in pts])
-            log_p = np.log(macs / (e * net))
-            p = float(np.exp(log_p.mean()))
-            err = float(((log_p - log_p.mean()) ** 2).mean())
-            if best is None or err < best[0] - 1e-12:
-                best = (err, p, (m0, k0, n0))
-        assert best is not None
-        peak[kind], eff[kind] = best[1], best[2]
-    if "conv" not in peak:
-        peak["conv"], eff["conv"] = 1e10, (0.0, 0.0, 0.0)
-    for kind in COMPUTE_KINDS:
-        if kind not in peak:
-            peak[kind], eff[kind] = peak["conv"], eff["conv"]
-    return DeviceParams(peak, eff, bandwidth, overhead)
-
-
-def median_abs_rel_error(predicted: Sequence[float], measured: Sequence[float]) -> float:
-    """Median of |predicted − measured| / measured."""
-    import numpy as np
-
-    p, m = np.asarray(predicted, dtype=float), np.asarray(measured, dtype=float)
-    return float(np.median(np.abs(p - m) / m))
-
-
-def _ranks(x: Sequence[float]) -> list[float]:
-    order = sorted(range(len(x)), key=lambda i: x[i])
-    ranks = [0.0] * len(x)
-    i = 0
-    while i < len(order):
-        j = i
-        while j + 1 < len(order) and x[order[j + 1]] == x[order[i]]:
-            j += 1
-        for t in range(i, j + 1):
-            ranks[order[t]] = (i + j) / 2 + 1
-        i = j + 1
-    return ranks
-
-
-def spearman(a: Sequence[float], b: Sequence[float]) -> float:
-    """Spearman's rank correlation (average ranks for ties)."""
-    if len(a) != len(b) or len(a) < 2:
-        raise bad("spearman", len(a), "expected two sequences of the same length, at least 2")
-    ra, rb = _ranks(list(a)), _ranks(list(b))
-    ma, mb = sum(ra) / len(ra), sum(rb) / len(rb)
-    cov = sum((x - ma) * (y - mb) for x, y in zip(ra, rb))
-    va = math.sqrt(sum((x - ma) ** 2 for x in ra))
-    vb = math.sqrt(sum((y - mb) ** 2 for y in rb))
-    return cov / (va * vb) if va and vb else 0.0
-
-
-# -- calibration ----------------------------------------------------------------------------------------------------
 
 
 def _conv_shapes(quick: bool, gpu: bool = False) -> list[tuple[int, int, int, int, int, int]]:
@@ -462,7 +150,7 @@ def _samples(
         fns[key] = lambda c=conv, x=x: _infer(c, x)
         mods[key] = (conv, x)
         weights = cout * (cin // g) * k * k
-        ks[key] = _conv_kernel(
+        ks[key] = conv_kernel(
             _Node(f"conv{i}"),
             "conv",
             b * size * size * weights,

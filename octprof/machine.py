@@ -3,7 +3,7 @@ the description every result carries (CPU, torch, load, threading environment, G
 the default memory format and the profiler's activities.
 
 Every measuring module (:mod:`octprof.bench`, :mod:`octprof.pathtimes`, :mod:`octprof.latency`,
-:mod:`octprof.memory`) reads the machine here; :mod:`octprof.measure` re-exports it.
+:mod:`octprof.memory_observe`) reads the machine here; :mod:`octprof.measure` re-exports it.
 """
 
 from __future__ import annotations

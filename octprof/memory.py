@@ -32,20 +32,27 @@ Checks against independent observations (see the tests and ``benchmarks/memory.p
 from __future__ import annotations
 
 import contextlib
-import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from octprof.core.gains import memory_ratio
 from octprof.core.graph import Shape
 from octprof.core.layer import layer_cost
 from octprof.core.plan import Plan
-from octprof.core.rules import counts_activation, get_rule
+from octprof.core.rules import get_rule
+from octprof.memory_observe import (
+    closed_form_activations,
+    fvcore_activations,
+    measured_peak_bytes,
+    observed_saved_bytes,
+    observed_tensors,
+)
+from octprof.memory_records import MemoryModel, Op, TensorRecord
 
 __all__ = [
     "MemoryModel",
     "TensorRecord",
+    "closed_form_activations",
     "fvcore_activations",
     "measured_peak_bytes",
     "memory_model",
@@ -53,195 +60,6 @@ __all__ = [
     "observed_saved_bytes",
     "observed_tensors",
 ]
-
-
-@dataclass(frozen=True)
-class TensorRecord:
-    """One tensor of the forward pass.
-
-    ``node``: the op (fx node) that produces it; ``module``: the module whose call returns it (``conv.h2h`` for
-    an octave path, empty for functions); ``part``: ``high``/``low`` for a split map, ``""`` for a vanilla one,
-    or the octave intermediate (``pool``, ``h2h``, …, ``upsample``, ``add``, ``merge``); ``role``: ``input``,
-    ``output`` (what the op hands on) or ``intermediate``; ``alias``: a view or in-place result sharing the
-    storage of another tensor (it adds no bytes).  :attr:`MemoryModel.module_outputs` says which tensors each
-    module call returns."""
-
-    id: int
-    node: str
-    layer: str
-    op: str
-    module: str
-    part: str
-    role: str
-    shape: Shape
-    dtype_bytes: int
-    alias: bool = False
-
-    @property
-    def elems(self) -> int:
-        return math.prod(self.shape)
-
-    @property
-    def bytes(self) -> int:
-        return 0 if self.alias else self.elems * self.dtype_bytes
-
-
-@dataclass
-class _Op:
-    node: str
-    produces: list[int]
-    consumes: list[int]
-    saves: list[int] = field(default_factory=list)
-    saved_extra: int = 0
-
-
-@dataclass
-class MemoryModel:
-    """The closed-form activation memory of one planned network (see the module docstring)."""
-
-    plan: Plan
-    tensors: list[TensorRecord]
-    ops: list[_Op]
-    base: dict[int, int]
-    outputs: set[int]
-    module_outputs: dict[str, list[int]] = field(default_factory=dict)
-
-    # -- produced ----------------------------------------------------------------------------------------------
-    @property
-    def act_bytes(self) -> int:
-        """Bytes of every tensor the forward pass allocates (views and in-place results add none)."""
-        return sum(t.bytes for t in self.tensors if t.role != "input")
-
-    @property
-    def input_bytes(self) -> int:
-        return sum(t.bytes for t in self.tensors if t.role == "input")
-
-    @property
-    def output_bytes(self) -> int:
-        return sum(self.tensors[b].bytes for b in {self.base[t] for t in self.outputs})
-
-    # -- liveness ----------------------------------------------------------------------------------------------
-    def _simulate(self) -> tuple[list[int], int]:
-        last: dict[int, int] = {}
-        for i, op in enumerate(self.ops):
-            for t in op.consumes:
-                last[self.base[t]] = i
-        keep = {self.base[t] for t in self.outputs}
-        inputs = {t.id for t in self.tensors if t.role == "input"}
-        live: dict[int, int] = {}
-        during: list[int] = []
-        for i, op in enumerate(self.ops):
-            for t in op.produces:
-                b = self.base[t]
-                if b == t and b not in inputs:
-                    live[b] = self.tensors[b].bytes
-            during.append(sum(live.values()))
-            for b in {self.base[t] for t in op.consumes} | {self.base[t] for t in op.produces}:
-                if b in live and b not in keep and last.get(b, -1) <= i:
-                    del live[b]
-        return during, max(during, default=0)
-
-    @property
-    def peak_bytes(self) -> int:
-        """The most activation bytes live at once during inference (network input excluded)."""
-        return self._simulate()[1]
-
-    @property
-    def peak_node(self) -> str:
-        during, peak = self._simulate()
-        for i, v in enumerate(during):
-            if v == peak:
-                return self.ops[i].node
-        return ""
-
-    # -- training ----------------------------------------------------------------------------------------------
-    def _saved(self) -> tuple[dict[str, int], int]:
-        seen: set[int] = set()
-        by_node: dict[str, int] = {}
-        for op in self.ops:
-            extra = op.saved_extra
-            for t in op.saves:
-                b = self.base[t]
-                if b not in seen and self.tensors[b].role != "input":
-                    seen.add(b)
-                    extra += self.tensors[b].bytes
-            by_node[op.node] = by_node.get(op.node, 0) + extra
-        return by_node, sum(by_node.values())
-
-    def approximate_ops(self) -> list[str]:
-        """Ops whose saved-for-backward bytes are an estimate (norms, ops with no rule): the model assumes they keep
-        their input.  Empty when ``saved_bytes`` is exact by PyTorch's derivative formulas."""
-        g = self.plan.graph
-        return [n.label for n in g if not get_rule(n.kind).saved_exact(n)]
-
-    @property
-    def saved_bytes(self) -> int:
-        """Bytes of the distinct tensors autograd keeps for the backward pass (training)."""
-        return self._saved()[1]
-
-    # -- reports -----------------------------------------------------------------------------------------------
-    def fmap_elems(self) -> int:
-        return sum(r["fmap_elems"] for r in _rows(self.plan))
-
-    def summary(self) -> dict[str, Any]:
-        """Network totals: produced, peak, saved, input and output bytes."""
-        return {
-            "act_bytes": self.act_bytes,
-            "peak_bytes": self.peak_bytes,
-            "peak_at": self.peak_node,
-            "saved_bytes": self.saved_bytes,
-            "saved_exact": not self.approximate_ops(),
-            "input_bytes": self.input_bytes,
-            "output_bytes": self.output_bytes,
-        }
-
-    def by_layer(self) -> Any:
-        """One row per op: bytes produced, the live bytes while it runs (the peak of its steps) and the bytes
-        it is first to save for backward."""
-        import pandas as pd
-
-        during, _ = self._simulate()
-        saved, _ = self._saved()
-        rows: dict[str, dict[str, Any]] = {}
-        for i, op in enumerate(self.ops):
-            first = self.tensors[op.produces[0]] if op.produces else None
-            row = rows.setdefault(
-                op.node,
-                {
-                    "node": op.node,
-                    "layer": first.layer if first else op.node,
-                    "op": first.op if first else "",
-                    "act_bytes": 0,
-                    "live_bytes": 0,
-                    "saved_bytes": saved.get(op.node, 0),
-                },
-            )
-            row["act_bytes"] += sum(self.tensors[t].bytes for t in op.produces if self.tensors[t].role != "input")
-            row["live_bytes"] = max(row["live_bytes"], during[i])
-        return pd.DataFrame(list(rows.values()))
-
-    def records(self) -> list[dict[str, Any]]:
-        return [
-            {
-                "node": t.node,
-                "layer": t.layer,
-                "op": t.op,
-                "module": t.module,
-                "part": t.part,
-                "role": t.role,
-                "shape": "×".join(map(str, t.shape)),
-                "elems": t.elems,
-                "bytes": t.bytes,
-                "alias": t.alias,
-            }
-            for t in self.tensors
-        ]
-
-
-def _rows(plan: Plan) -> list[dict[str, Any]]:
-    from octprof.core.netcost import price
-
-    return price(plan)
 
 
 # -- building the model --------------------------------------------------------------------------------------------
@@ -256,7 +74,7 @@ class _Builder:
         self.inplace = inplace
         self.tensors: list[TensorRecord] = []
         self.base: dict[int, int] = {}
-        self.ops: list[_Op] = []
+        self.ops: list[Op] = []
         self.parts: dict[str, dict[str, int]] = {}
         self.chunk_inputs: dict[str, dict[str, int]] = {}  # split/chunk node -> the tensors its pieces view
         self.outputs: set[int] = set()
@@ -369,14 +187,14 @@ class _Builder:
             alias = first if (first is not None and (view or self._is_inplace(node))) else None
             tid = self.new(node, part, "output", shape, self._module(node), alias_of=alias)
             produced[part] = tid
-            op = _Op(node.name, [tid], consumes)
+            op = Op(node.name, [tid], consumes)
             self.saves(node, op, consumes, tid, shape)
             self.ops.append(op)
         self.parts[node.name] = produced
         if self._module(node):
             self.module_outputs[self._module(node)] = list(produced.values())
 
-    def saves(self, node: Any, op: _Op, consumes: list[int], out: int, shape: Shape) -> None:
+    def saves(self, node: Any, op: Op, consumes: list[int], out: int, shape: Shape) -> None:
         """What the op's rule says it keeps for backward (:meth:`octprof.core.rules.Rule.saved`)."""
         saved = get_rule(node.kind).saved(node, shape)
         op.saves += consumes if saved.inputs < 0 else consumes[: saved.inputs]
@@ -403,7 +221,7 @@ class _Builder:
                 continue
             tid = self.new(node, part, "output", shape, "", alias_of=src)
             produced[part] = tid
-            self.ops.append(_Op(node.name, [tid], [src]))
+            self.ops.append(Op(node.name, [tid], [src]))
         self.parts[node.name] = produced
 
     def merge(self, node: Any, src: str) -> int:
@@ -416,10 +234,10 @@ class _Builder:
         if not split.is_vector:
             n, c = parts["low"][:2]
             up = self.new(node, "merge", "intermediate", (n, c, *split.shape[2:]), op="merge")
-            self.ops.append(_Op(node.name, [up], [low]))
+            self.ops.append(Op(node.name, [up], [low]))
             low = up
         tid = self.new(node, "merge", "intermediate", split.shape, op="merge")
-        self.ops.append(_Op(node.name, [tid], [*consumes, low]))
+        self.ops.append(Op(node.name, [tid], [*consumes, low]))
         return tid
 
     def vector_conv(self, node: Any) -> None:
@@ -429,9 +247,9 @@ class _Builder:
         x = ps.get("")
         if x is None:
             x = self.new(node, "merge", "intermediate", self.plan.split(src).shape, op="merge")
-            self.ops.append(_Op(node.name, [x], list(ps.values())))
+            self.ops.append(Op(node.name, [x], list(ps.values())))
         out = self.new(node, "", "output", node.out_shape, self._module(node))
-        op = _Op(node.name, [out], [x], saves=[x])
+        op = Op(node.name, [out], [x], saves=[x])
         self.ops.append(op)
         if self._module(node):
             self.module_outputs[self._module(node)] = [out]
@@ -457,7 +275,7 @@ class _Builder:
 
         def step(part: str, r: Any, consumes: list[int], save: bool, module: str = "") -> int:
             tid = self.new(node, part, "intermediate", r.out_shape, module, op=node.kind)
-            self.ops.append(_Op(node.name, [tid], consumes, saves=consumes[:1] if save else []))
+            self.ops.append(Op(node.name, [tid], consumes, saves=consumes[:1] if save else []))
             if module:
                 self.module_outputs[module] = [tid]
             return tid
@@ -529,138 +347,6 @@ def memory_model(analysis: Any) -> MemoryModel:
     if isinstance(analysis, Plan):
         return _Builder(analysis, set()).build()
     return _Builder(analysis.plan, _inplace_nodes(analysis)).build()
-
-
-# -- observations --------------------------------------------------------------------------------------------------
-
-
-def _parts_of(out: Any) -> list[tuple[int, ...]]:
-    import torch
-
-    if isinstance(out, torch.Tensor):
-        return [tuple(out.shape)]
-    if isinstance(out, (tuple, list)):
-        return [s for o in out for s in _parts_of(o)]
-    return []
-
-
-def observed_tensors(model: Any, x: Any) -> dict[str, list[tuple[int, ...]]]:
-    """``{module name: [shape of each tensor part of its output]}`` seen by forward hooks in one inference pass
-    (every module but the root; octave paths as ``<layer>.h2h`` …)."""
-    import torch
-
-    seen: dict[str, list[tuple[int, ...]]] = {}
-    hooks = []
-    for name, mod in model.named_modules():
-        if not name:
-            continue
-        hooks.append(mod.register_forward_hook(lambda _m, _a, out, name=name: seen.__setitem__(name, _parts_of(out))))
-    try:
-        with torch.inference_mode():
-            model(x)
-    finally:
-        for h in hooks:
-            h.remove()
-    return seen
-
-
-def observed_saved_bytes(model: Any, x: Any) -> int:
-    """Bytes of the distinct storages autograd saves for backward in one training forward pass (parameters and
-    buffers left out), seen through ``torch.autograd.graph.saved_tensors_hooks``."""
-    import torch
-
-    skip = {p.untyped_storage().data_ptr() for p in model.parameters()}
-    skip |= {b.untyped_storage().data_ptr() for b in model.buffers()}
-    skip.add(x.untyped_storage().data_ptr())
-    storages: dict[int, int] = {}
-
-    def pack(t: Any) -> Any:
-        s = t.untyped_storage()
-        if s.data_ptr() not in skip:
-            storages[s.data_ptr()] = s.nbytes()
-        return t
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        out = model(x)
-    del out
-    return sum(storages.values())
-
-
-def measured_peak_bytes(model: Any, x: Any, device: Any = "cpu") -> int | None:
-    """Peak bytes allocated during one inference pass, over what was allocated before it: CUDA's
-    ``max_memory_allocated``, or on CPU the running sum of the profiler's allocation events.  None when the
-    profiler gives no allocation events."""
-    import torch
-
-    dev = torch.device(device)
-    with torch.inference_mode():
-        model(x)  # warm-up: lazy initialisation and cached weights are not activations
-        if dev.type == "cuda":
-            torch.cuda.synchronize(dev)
-            base = torch.cuda.memory_allocated(dev)
-            torch.cuda.reset_peak_memory_stats(dev)
-            out = model(x)
-            torch.cuda.synchronize(dev)
-            peak = torch.cuda.max_memory_allocated(dev) - base
-            del out
-            return int(peak)
-        return _cpu_peak(model, x)
-
-
-def _cpu_peak(model: Any, x: Any) -> int | None:
-    from torch.profiler import profile
-
-    from octprof.machine import profiler_activities
-
-    with profile(activities=profiler_activities("cpu"), profile_memory=True) as prof:
-        out = model(x)
-        del out
-    try:
-        from torch._C._profiler import _EventType
-
-        events: list[tuple[int, int]] = []
-
-        def walk(nodes: Any) -> None:
-            for n in nodes:
-                if n.tag == _EventType.Allocation and str(n.extra_fields.device).startswith("cpu"):
-                    events.append((n.start_time_ns, int(n.extra_fields.alloc_size)))
-                walk(n.children)
-
-        walk(prof.profiler.kineto_results.experimental_event_tree())
-    except (AttributeError, ImportError, RuntimeError):
-        return None
-    if not events:
-        return None
-    cum = peak = 0
-    for _, size in sorted(events):
-        cum += size
-        peak = max(peak, cum)
-    return peak
-
-
-def closed_form_activations(analysis: Any) -> int:
-    """The closed form in fvcore's activation convention: output elements of every convolution path (vanilla
-    convs included) and every linear layer."""
-    return sum(
-        r["act_elems"]
-        for r in analysis.rows
-        if counts_activation(r["op"]) and r["path"] not in ("pool", "upsample", "add", "merge")
-    )
-
-
-def fvcore_activations(model: Any, x: Any) -> int:
-    """fvcore's ``ActivationCountAnalysis`` total of ``model(x)``: output elements of convolutions and matrix
-    products (``aten::_convolution``, ``aten::addmm``, ``aten::linear``, ``aten::matmul``, …)."""
-    from octprof.crosscheck import quiet
-
-    with quiet():
-        from fvcore.nn import ActivationCountAnalysis
-
-        aca = ActivationCountAnalysis(model, (x,))
-        aca.unsupported_ops_warnings(False)
-        aca.uncalled_modules_warnings(False)
-        aca.tracer_warnings("none")
-        return int(aca.total())
 
 
 # -- relative memory over an α grid --------------------------------------------------------------------------------
