@@ -1,0 +1,250 @@
+"""Rules of ops that reshape, move or read data, the network's inputs and outputs, ops run on merged maps
+(slices, norms, data movement, split / chunk) and ops no rule knows."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from octprof.core.graph import OpNode, Shape, numel
+from octprof.core.rules.base import (
+    NN,
+    NOTHING_SAVED,
+    Rule,
+    Saved,
+    TensorSplit,
+    cost_row,
+    op_name,
+    rule,
+)
+
+
+@rule
+class Flatten(Rule):
+    kind = "flatten"
+    modules = (f"{NN}.flatten.Flatten",)
+    functions = (
+        "torch.flatten",
+        "torch.reshape",
+        "torch.squeeze",
+        "torch.unsqueeze",
+        "torch.transpose",
+        "torch.permute",
+        "torch.swapaxes",
+        "torch.movedim",
+        "torch.sum",
+        "torch.mean",
+        "torch.amax",
+    )
+    methods = ("flatten", "view", "reshape", "squeeze", "unsqueeze", "permute", "transpose", "mean", "sum")
+    flow = "vanilla"
+    convert = "keep"
+
+    _views = ("flatten", "view", "reshape", "squeeze", "unsqueeze", "permute", "transpose", "contiguous")
+
+    def saved(self, node: OpNode, shape: Shape) -> Saved:
+        return NOTHING_SAVED
+
+    def view(self, node: OpNode) -> bool:
+        return op_name(node) in self._views or "flatten" in node.target.lower()
+
+    def kernel(self, node: OpNode) -> str:
+        return "memory" if op_name(node) in ("mean", "sum", "amax") else "none"  # reductions read their input
+
+
+class _Unpriced(Rule):
+    """Ops that produce no cost row: the network's inputs and output, constants, metadata reads."""
+
+    def cost(self, node: OpNode, ins: Sequence[TensorSplit], out: TensorSplit | None) -> list[dict]:
+        return []
+
+    def saved(self, node: OpNode, shape: Shape) -> Saved:
+        return NOTHING_SAVED
+
+    def kernel(self, node: OpNode) -> str:
+        return "none"
+
+
+@rule
+class Output(_Unpriced):
+    kind = "output"
+    flow = "vanilla"
+    convert = "keep"
+
+
+@rule
+class Input(_Unpriced):
+    kind = "input"
+    flow = "meta"
+    convert = "keep"
+
+
+@rule
+class Constant(Input):
+    kind = "constant"
+
+    def cost(self, node: OpNode, ins: Sequence[TensorSplit], out: TensorSplit | None) -> list[dict]:
+        """A parameter read by ``get_attr`` (layer scale, positional embeddings) counts its elements once."""
+        p = node.attrs.get("param_elems", 0)
+        return [cost_row(node, "", None, node.out_shape, params=p, act_elems=0, note="parameter")] if p else []
+
+
+@rule
+class Meta(_Unpriced):
+    kind = "meta"
+    functions = ("builtins.getattr", "_operator.getitem")
+    methods = ("size", "dim")
+    flow = "meta"
+    convert = "meta"
+
+
+class _Merged(Rule):
+    """Ops whose split inputs are merged before them; they run on the vanilla maps, so their cost is the vanilla
+    one.  Parameters: those of the module (``module_params``), counted once."""
+
+    flow = "merge"
+    convert = "merge"
+
+    def counts(self, node: OpNode) -> dict[str, Any]:
+        return {}
+
+    def cost(self, node: OpNode, ins: Sequence[TensorSplit], out: TensorSplit | None) -> list[dict]:
+        counts = {"params": node.attrs.get("module_params", 0), **self.counts(node)}
+        return [cost_row(node, "", ins[0].shape if ins else None, node.out_shape, **counts)]
+
+
+@rule
+class Slice(_Merged):
+    """Indexing a tensor: channel slices (GhostNet, DPN), spatial crops.  A view: no arithmetic in any convention."""
+
+    kind = "slice"
+    methods = ("narrow",)
+    functions = ("torch.narrow",)
+
+    def saved(self, node: OpNode, shape: Shape) -> Saved:
+        return NOTHING_SAVED
+
+    def view(self, node: OpNode) -> bool:
+        return True
+
+
+@rule
+class DataMove(_Merged):
+    """Ops every convention counts as zero: splitting, padding, rolling, flipping, repeating, softmax."""
+
+    kind = "data"
+    functions = (
+        "torch.unbind",
+        "torch.roll",
+        "torch.flip",
+        "torch.stack",
+        "torch.nn.functional.pad",
+        "torch._C._nn.pad",
+        "torch.nn.functional.softmax",
+        "torch.softmax",
+    )
+    modules = (f"{NN}.pixelshuffle.PixelShuffle", f"{NN}.pixelshuffle.PixelUnshuffle", f"{NN}.activation.Softmax")
+    methods = ("unbind", "roll", "flip", "expand", "expand_as", "repeat", "softmax")
+
+    def saved(self, node: OpNode, shape: Shape) -> Saved:
+        # views, padding, rolling, flipping keep nothing; softmax keeps its output
+        return Saved(inputs=0, output=True) if "softmax" in op_name(node) else NOTHING_SAVED
+
+    def saved_exact(self, node: OpNode) -> bool:
+        return node.out_shape is not None
+
+    def view(self, node: OpNode) -> bool:
+        return op_name(node) in ("expand", "expand_as")
+
+
+@rule
+class Chunk(_Merged):
+    """``torch.split`` / ``chunk`` (Res2Net, CSP): along channels, a split map gives split pieces, each with its
+    share of both frequencies (piece i of C channels out of a map with L low channels gets L·c_i/C low channels,
+    when that is a whole number for every piece); along another axis, or where the shares are not whole, the map
+    is merged first.  The pieces are views: no arithmetic in any convention."""
+
+    kind = "chunk"
+    functions = ("torch.split", "torch.functional.split", "torch.chunk")
+    methods = ("split", "chunk")
+    flow = "chunk"
+    convert = "chunk"
+
+    def cost(self, node: OpNode, ins: Sequence[TensorSplit], out: TensorSplit | None) -> list[dict]:
+        return []
+
+
+@rule
+class Norm(_Merged):
+    """LayerNorm, GroupNorm and InstanceNorm (they normalise across channels, so the parts are merged first).
+    fvcore: 5 per input element with an affine transform, 4 without; the paper's convention and macs: 0."""
+
+    kind = "norm"
+    modules = (
+        f"{NN}.normalization.LayerNorm",
+        f"{NN}.normalization.GroupNorm",
+        f"{NN}.instancenorm.InstanceNorm1d",
+        f"{NN}.instancenorm.InstanceNorm2d",
+        f"{NN}.instancenorm.InstanceNorm3d",
+    )
+    functions = (
+        "torch.nn.functional.layer_norm",
+        "torch.nn.functional.group_norm",
+        "torch.nn.functional.instance_norm",
+    )
+
+    def module_attrs(self, m: Any) -> dict[str, Any]:
+        return {"affine": bool(getattr(m, "elementwise_affine", getattr(m, "affine", False)))}
+
+    def counts(self, node: OpNode) -> dict[str, Any]:
+        return {
+            "fvcore_flops": numel(node.in_shapes[0]) * (5 if node.attrs.get("affine") else 4) if node.in_shapes else 0
+        }
+
+    def saved_exact(self, node: OpNode) -> bool:
+        return False  # the model assumes the input; the statistics kept differ per norm and backend
+
+
+# ops that fvcore prices as one flop per multiply-add (its handles for convolution and matrix products)
+_FVCORE_MACS = ("conv", "linear", "matmul", "bmm", "einsum", "mm", "addmm", "baddbmm")
+
+
+@rule
+class Unknown(Rule):
+    kind = "unknown"
+    flow = "opaque"
+    convert = "merge"
+
+    def cost(self, node: OpNode, ins: Sequence[TensorSplit], out: TensorSplit | None) -> list[dict]:
+        counted = node.attrs.get("counted_flops", 0)
+        macs = counted // 2
+        name = node.target.rsplit(".", 1)[-1].lower()
+        fvcore = macs if any(k in name for k in _FVCORE_MACS) else 0
+        note = f"priced by FlopCounterMode: {node.target}" if counted else f"unpriced: {node.target}"
+        return [
+            cost_row(
+                node,
+                "",
+                ins[0].shape if ins else None,
+                node.out_shape,
+                macs=macs,
+                paper_flops=macs,
+                fvcore_flops=fvcore,
+                params=node.attrs.get("module_params", 0),
+                note=note,
+            )
+        ]
+
+    def unpriced(self, node: OpNode) -> bool:
+        """Nothing counted its cost: no rule, and FlopCounterMode saw no arithmetic."""
+        return not node.attrs.get("counted_flops", 0)
+
+    def saved_exact(self, node: OpNode) -> bool:
+        return False  # nothing is known of the op: the model assumes it keeps its input
+
+    def kernel(self, node: OpNode) -> str:
+        # an op with no rule that does arithmetic (matmul, attention, other convs): one GEMM-like kernel
+        return "gemm" if node.attrs.get("counted_flops", 0) else "memory"
+
+    def gemm(self, node: OpNode) -> dict[str, Any]:
+        return {"macs": node.attrs.get("counted_flops", 0) // 2, "weights": 0, "m": 0, "k": 0, "n": 0, "kind": "conv"}
