@@ -31,6 +31,8 @@ NAMES = [
     "mobilenet_v2_1125",
     "resnet152_v1f",
     "se_resnet152_v1e",
+    "i3d_resnet50",
+    "c2d_resnet50",
 ]
 
 CSV = Path(octprof.data.__file__).with_name("paper_results.csv")
@@ -69,9 +71,11 @@ def test_forward_gives_class_scores(name):
     entry = get_entry(name)
     model = create_model(name)
     assert not model.training
-    x = torch.randn(1, 3, entry.input_size, entry.input_size)
+    video = not isinstance(entry.input_size, int)
+    # a video entry takes a clip (kept small here: the network is fully convolutional up to its global pool)
+    x = torch.randn(1, 3, 4, 32, 32) if video else torch.randn(1, 3, entry.input_size, entry.input_size)
     with torch.inference_mode():
-        assert model(x).shape == (1, 1000)
+        assert model(x).shape == (1, 400 if video else 1000)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -79,12 +83,12 @@ def test_traces_and_presets_name_real_convolutions(name):
     entry = get_entry(name)
     model = on_meta(entry.create)
     torch.fx.symbolic_trace(model)  # the planner traces the vanilla network
-    convs = {k: m for k, m in model.named_modules() if isinstance(m, nn.Conv2d)}
+    convs = {k: m for k, m in model.named_modules() if isinstance(m, (nn.Conv2d, nn.Conv3d))}
     for pattern in entry.vanilla + tuple(p for p, _ in entry.alpha_overrides):
         assert any(fnmatch.fnmatchcase(k, pattern) for k in convs), pattern
     for pattern in entry.stride_pool:
         hits = [m for k, m in convs.items() if fnmatch.fnmatchcase(k, pattern)]
-        assert hits and all(m.stride == (2, 2) for m in hits), pattern
+        assert hits and all(m.stride[-2:] == (2, 2) for m in hits), pattern
         # a stride_pool conv is vanilla in and out: it also matches a vanilla pattern
         assert any(fnmatch.fnmatchcase(k, v) for k in convs for v in entry.vanilla if fnmatch.fnmatchcase(k, pattern))
 
@@ -204,3 +208,44 @@ def test_paper_csv_numbers_parse(paper):
 def test_paper_resnet50_table2(paper):
     rows = paper[(paper["table"] == "Table 2")].set_index("alpha")
     assert rows.loc[0.0, "gflops"] == 4.1 and rows.loc[0.5, "gflops"] == 2.4
+
+
+@pytest.mark.parametrize("name", ["i3d_resnet50", "c2d_resnet50"])
+def test_video_entries_price_exactly_on_small_clips(name):
+    """The zoo's video networks (3-D convolutions, time kept in the low part): on a 4x32x32 clip the built octave
+    network counts exactly what the closed form says (FlopCounterMode, fvcore, parameters), and at α = 0 its
+    output is the original's."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from octprof.analysis import Network
+
+    torch.manual_seed(0)
+    net = Network(name, input_size=(4, 32, 32), meta=False)
+    x = torch.randn(net.captured.input_shape, generator=torch.Generator().manual_seed(1))
+    for alpha in (0.0, 0.5):
+        a = net.analyze(alpha)
+        t = a.total(warn=False)
+        octave = a.octify()
+        with torch.no_grad(), FlopCounterMode(display=False) as fc:
+            out = octave(x)
+        assert fc.get_total_flops() == 2 * t["macs"]
+        assert sum(p.numel() for p in octave.parameters()) == t["params"] == net.param_count
+        assert a.crosscheck()["fvcore"] == t["fvcore_flops"]
+        if alpha == 0.0:
+            with torch.no_grad():
+                assert torch.equal(out, a.model(x))
+        else:
+            assert len(a.plan.octave_layers()) > 30
+
+
+def test_video_entries_keep_time_and_halve_space():
+    """I3D at 8x224x224, α = .5: the low part of a split clip keeps its 8 frames and halves H and W (the default
+    of ``temporal=False``); the I3D layout costs more than its C2D twin (the 3x1x1 and 5x7x7 kernels)."""
+    from octprof.analysis import Network
+
+    i3d = Network("i3d_resnet50").analyze(0.5)
+    c2d = Network("c2d_resnet50").analyze(0.5)
+    split = next(s for s in i3d.plan.splits.values() if s.split and len(s.shape) == 5 and s.shape[2:] == (8, 56, 56))
+    assert dict(split.parts())["low"][2:] == (8, 28, 28)
+    assert i3d.total(warn=False)["macs"] > c2d.total(warn=False)["macs"]

@@ -6,6 +6,7 @@ import click
 
 from octprof.cli.columns import columns_option, footnotes, is_data_format, select_columns
 from octprof.cli.options import emit, format_option, handle_errors, output_option
+from octprof.core.inputs import size_text
 
 COLUMNS = ("arch", "input_size", "description")
 PRESETS: dict[str, tuple[str, ...]] = {"preset": ("arch", "vanilla", "stride_rule", "stride_pool")}
@@ -32,7 +33,7 @@ def list_(pattern: str, columns_text: str | None, fmt: str | None, output: str |
         rows.append(
             {
                 "arch": name,
-                "input_size": e.input_size,
+                "input_size": size_text(e.input_size),
                 "vanilla": " ".join(e.vanilla),
                 "stride_rule": e.stride_rule,
                 "stride_pool": " ".join(e.stride_pool),

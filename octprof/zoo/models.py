@@ -7,9 +7,12 @@ from octprof.zoo.densenet import DENSENET_SPECS, DenseNet
 from octprof.zoo.mobilenet import MobileNetV1, MobileNetV2
 from octprof.zoo.presets import RESNET_DEPTHS
 from octprof.zoo.resnet import GluonResNetV1, PreActResNet
+from octprof.zoo.video import VideoResNet50
 
 __all__ = [
+    "c2d_resnet50",
     "densenet",
+    "i3d_resnet50",
     "mobilenet_v1",
     "mobilenet_v2",
     "preact_resnet",
@@ -52,3 +55,11 @@ def resnet152_v1f(num_classes: int = 1000) -> GluonResNetV1:
 
 def se_resnet152_v1e(num_classes: int = 1000) -> GluonResNetV1:
     return GluonResNetV1(RESNET_DEPTHS[152], se=True, num_classes=num_classes)
+
+
+def i3d_resnet50(num_classes: int = 400) -> VideoResNet50:
+    return VideoResNet50(inflate=True, num_classes=num_classes)
+
+
+def c2d_resnet50(num_classes: int = 400) -> VideoResNet50:
+    return VideoResNet50(inflate=False, num_classes=num_classes)
