@@ -199,9 +199,12 @@ def test_whole_zoo_small_inputs_on_meta():
     # every zoo network at alpha 0.5 (alpha 0 of three of them is in the test above), 32x32, batch 2; the deeper
     # twins of resnet50 / resnext50 (same blocks, more of them) are left out to keep the suite fast
     deeper = {"resnet101", "resnet152", "resnet200", "resnext101_32x4d"}
-    archs = [a for a in list_models() if a not in deeper]
+    video = {"i3d_resnet50", "c2d_resnet50"}  # clips: their own small input below
+    archs = [a for a in list_models() if a not in deeper | video]
     assert {"resnet152_v1f", "se_resnet152_v1e", "densenet121", "mobilenet_v1"} <= set(archs)
     df = train_table(archs, [0.5], input_size=32, batch=2, check=True)
+    assert df["agree"].all(), df.loc[~df["agree"], ["arch", "alpha"]]
+    df = train_table(sorted(video), [0.5], input_size=(4, 32, 32), batch=2, check=True)
     assert df["agree"].all(), df.loc[~df["agree"], ["arch", "alpha"]]
 
 
