@@ -154,7 +154,10 @@ register(
 
 # --- video (3-D convolutions on clips; time kept in the low part, as the paper's 3-D remark leaves open) -------
 # The image ablation's preset carried over: the last stage vanilla, its first 3×3 (stride 1×2×2) pools.
-for _name, _what in (("i3d_resnet50", "I3D-style"), ("c2d_resnet50", "C2D (2-D per frame)")):
+for _name, _what in (
+    ("i3d_resnet50", "I3D ResNet-50 (3x1x1 temporal convs)"),
+    ("c2d_resnet50", "C2D ResNet-50 (2-D per frame)"),
+):
     register(
         ModelSource(
             name=_name,
@@ -162,7 +165,7 @@ for _name, _what in (("i3d_resnet50", "I3D-style"), ("c2d_resnet50", "C2D (2-D p
             input_size=(8, 224, 224),
             vanilla=("layer4.*",),
             stride_pool=("layer4.0.conv2",),
-            description=f"{_what} ResNet-50 on 8-frame clips (blocks 3, 4, 6, 3), 400 classes; octprof's video entry",
+            description=f"{_what}, 8-frame clips, 400 classes: a video entry",
             source="octprof/zoo/video.py (the baselines of Wang et al. 2018, Non-local Neural Networks)",
         )
     )
