@@ -42,10 +42,8 @@ __all__ = [
 ]
 
 MODES: tuple[str, ...] = ("infer", "train")
-BENCH_COLUMNS: tuple[str, ...] = (
-    "arch",
-    "alpha",
-    "batch",
+# the run's settings: a text table shows them once, in a note, when every row has the same (CSV and JSON keep them)
+SETTINGS: tuple[str, ...] = (
     "input_size",
     "device",
     "dtype",
@@ -56,6 +54,14 @@ BENCH_COLUMNS: tuple[str, ...] = (
     "backend",
     "precision",
     "impl",
+    "repeats",
+    "warmup",
+)
+BENCH_COLUMNS: tuple[str, ...] = (
+    "arch",
+    "alpha",
+    "batch",
+    *SETTINGS[:10],
     "median_ms",
     "iqr_ms",
     "throughput",
@@ -333,7 +339,6 @@ def results_text(
     return render(records, fmt, columns=columns, title=title, notes=[*notes, *machine_notes])
 
 
-# the run's settings: a text table shows them once, in a note, when every row has the same (CSV and JSON keep them)
 SETTINGS: tuple[str, ...] = (
     "input_size",
     "device",
