@@ -97,7 +97,9 @@ def test_list_and_paper_commands():
     r = run("list", "--format", "json")
     assert r.exit_code == 0
     names = [x["arch"] for x in json.loads(r.output)]
-    assert "resnet50" in names and len(names) == 15
+    from octprof.zoo import list_models
+
+    assert "resnet50" in names and names == list_models() and len(names) == 17  # 15 image networks, 2 video
     r = run("paper", "--table", "Table 2", "--format", "csv")
     assert r.exit_code == 0, r.output
     assert r.output.count("resnet50") == 5 and "differs" not in r.output
