@@ -42,8 +42,8 @@ __all__ = [
 ]
 
 MODES: tuple[str, ...] = ("infer", "train")
-# the run's settings: a text table shows them once, in a note, when every row has the same (CSV and JSON keep them)
-SETTINGS: tuple[str, ...] = (
+# how a run was made (one column each in the results)
+RUN_SETTINGS: tuple[str, ...] = (
     "input_size",
     "device",
     "dtype",
@@ -54,14 +54,14 @@ SETTINGS: tuple[str, ...] = (
     "backend",
     "precision",
     "impl",
-    "repeats",
-    "warmup",
 )
+# the run's settings: a text table shows them once, in a note, when every row has the same (CSV and JSON keep them)
+SETTINGS: tuple[str, ...] = (*RUN_SETTINGS, "repeats", "warmup")
 BENCH_COLUMNS: tuple[str, ...] = (
     "arch",
     "alpha",
     "batch",
-    *SETTINGS[:10],
+    *RUN_SETTINGS,
     "median_ms",
     "iqr_ms",
     "throughput",
@@ -337,22 +337,6 @@ def results_text(
     if same:
         notes = [f"every row: {same}", *notes]
     return render(records, fmt, columns=columns, title=title, notes=[*notes, *machine_notes])
-
-
-SETTINGS: tuple[str, ...] = (
-    "input_size",
-    "device",
-    "dtype",
-    "threads",
-    "mode",
-    "channels_last",
-    "compiled",
-    "backend",
-    "precision",
-    "impl",
-    "repeats",
-    "warmup",
-)
 
 
 def _fold_settings(records: list[dict[str, Any]], columns: list[str]) -> tuple[list[str], str]:

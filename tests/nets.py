@@ -146,3 +146,28 @@ def unet():
 
 def with_unknown_op():
     return WithUnknownOp()
+
+
+class Three(nn.Module):
+    """A vanilla stem, then an octave layer 0 → 0.5 and one 0.5 → 0 (the output must be vanilla)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(2, 8, 3, padding=1, bias=False)
+        self.conv2 = nn.Conv2d(8, 8, 1, bias=False)
+        self.conv3 = nn.Conv2d(8, 8, 1, bias=False)
+
+    def forward(self, x):
+        return self.conv3(self.conv2(self.conv1(x)))
+
+
+def check_exact(net, alpha: float) -> None:
+    """The closed form of ``net`` at ``alpha`` against the counters on its built octave network."""
+    an = net.analyze(alpha)
+    cc = an.crosscheck()
+    # exact, no tolerance: FlopCounterMode / 2 == macs, fvcore == fvcore_flops, parameters ==
+    assert cc["flop_counter_flops"] == 2 * cc["macs"], cc
+    assert cc["fvcore"] == cc["fvcore_flops"], cc
+    assert cc["module_params"] == cc["params"], cc
+    if alpha > 0:
+        assert an.plan.octave_layers(), "nothing was converted"

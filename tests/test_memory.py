@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-from torch import nn
 
 from octprof.analysis import Network
 from octprof.core.gains import memory_ratio
@@ -17,20 +16,7 @@ from octprof.memory import (
     observed_saved_bytes,
     observed_tensors,
 )
-from tests.nets import CifarResNet, SENet
-
-
-class Three(nn.Module):
-    """A vanilla stem, then an octave layer 0 → 0.5 and one 0.5 → 0 (the output must be vanilla)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.conv1 = nn.Conv2d(2, 8, 3, padding=1, bias=False)
-        self.conv2 = nn.Conv2d(8, 8, 1, bias=False)
-        self.conv3 = nn.Conv2d(8, 8, 1, bias=False)
-
-    def forward(self, x):
-        return self.conv3(self.conv2(self.conv1(x)))
+from tests.nets import CifarResNet, SENet, Three
 
 
 def test_hand_worked_liveness_peak_and_saved_bytes():

@@ -9,6 +9,7 @@ from octprof.core.errors import OctprofError
 from octprof.core.layer import PATHS
 from octprof.core.plan import PlanOptions
 from octprof.nn import OctConv1d, OctConv2d, OctConv3d
+from tests.nets import check_exact
 
 
 class Block1d(nn.Module):
@@ -69,17 +70,6 @@ class Small3d(nn.Module):
         return self.head(self.b(self.up(self.avg(x))))
 
 
-def _check(net: Network, alpha: float) -> None:
-    an = net.analyze(alpha)
-    cc = an.crosscheck()
-    # exact, no tolerance: FlopCounterMode / 2 == macs, fvcore == fvcore_flops, parameters ==
-    assert cc["flop_counter_flops"] == 2 * cc["macs"], cc
-    assert cc["fvcore"] == cc["fvcore_flops"], cc
-    assert cc["module_params"] == cc["params"], cc
-    if alpha > 0:
-        assert an.plan.octave_layers(), "nothing was converted"
-
-
 def _alpha0_equal(model: nn.Module, size) -> None:
     torch.manual_seed(0)
     for m in model.modules():  # non-trivial BN statistics
@@ -98,7 +88,7 @@ def _alpha0_equal(model: nn.Module, size) -> None:
 def test_resnet1d_crosscheck_exact(alpha):
     net = Network(ResNet1d(), 256, meta=False)
     assert net.captured.input_shape == (1, 2, 256)
-    _check(net, alpha)
+    check_exact(net, alpha)
 
 
 def test_resnet1d_converts_to_octconv1d_and_bn_per_frequency():
@@ -122,7 +112,7 @@ def test_resnet1d_alpha0_equals_original():
 @pytest.mark.parametrize("temporal", [False, True])
 @pytest.mark.parametrize("alpha", [0.0, 0.25, 0.5])
 def test_small3d_crosscheck_exact(alpha, temporal):
-    _check(Network(Small3d(), (8, 16, 16), meta=False, temporal=temporal), alpha)
+    check_exact(Network(Small3d(), (8, 16, 16), meta=False, temporal=temporal), alpha)
 
 
 def test_small3d_low_part_keeps_time_unless_temporal():
@@ -153,7 +143,7 @@ VIDEO = ["r3d_18", "mc3_18", "r2plus1d_18"]
 @pytest.mark.parametrize("name", VIDEO)
 def test_torchvision_video_crosscheck_exact_at_half(name):
     net = Network(f"torchvision:{name}", (4, 16, 16), meta=False)
-    _check(net, 0.5)
+    check_exact(net, 0.5)
     an = net.analyze(0.5)
     assert {type(m).__name__ for m in an.octify().modules()} >= {"OctConv3d", "FreqBatchNorm2d"}
 
@@ -162,7 +152,7 @@ def test_torchvision_video_crosscheck_exact_at_half(name):
 @pytest.mark.parametrize("name", VIDEO)
 @pytest.mark.parametrize("alpha", [0.0, 0.25])
 def test_torchvision_video_crosscheck_exact(name, alpha):
-    _check(Network(f"torchvision:{name}", (4, 32, 32), meta=False), alpha)
+    check_exact(Network(f"torchvision:{name}", (4, 32, 32), meta=False), alpha)
 
 
 @pytest.mark.parametrize("name", VIDEO)
@@ -198,7 +188,7 @@ def test_path_ablation_crosscheck_exact(paths):
 
     net = Network(nets.cifar_resnet(), 32, meta=False, paths=paths)
     an = net.analyze(0.5)
-    _check(net, 0.5)
+    check_exact(net, 0.5)
     asked = set(paths.split(","))
     kept = [an.plan.convs[n].spec.paths for n in an.plan.octave_layers()]
     # every fully split layer (both sides split) keeps exactly the asked paths
@@ -325,4 +315,4 @@ def test_nd_saved_for_backward_equals_autograd_and_latency_covers_macs(make, siz
 @pytest.mark.slow
 def test_torchvision_s3d_crosscheck_exact():
     # S3D's head average-pools 2x7x7: it needs 16x224x224 clips
-    _check(Network("torchvision:s3d", (16, 224, 224), meta=False), 0.5)
+    check_exact(Network("torchvision:s3d", (16, 224, 224), meta=False), 0.5)

@@ -25,17 +25,6 @@ TORCHVISION = [
 ]
 
 
-def _check(net: Network, alpha: float) -> None:
-    an = net.analyze(alpha)
-    cc = an.crosscheck()
-    # exact, no tolerance: FlopCounterMode / 2 == macs, fvcore == fvcore_flops, parameters ==
-    assert cc["flop_counter_flops"] == 2 * cc["macs"], cc
-    assert cc["fvcore"] == cc["fvcore_flops"], cc
-    assert cc["module_params"] == cc["params"], cc
-    if alpha > 0:
-        assert an.plan.octave_layers(), "nothing was converted"
-
-
 def _alpha0_equal(net: Network, size: int) -> None:
     model = net.source.create()
     torch.manual_seed(0)
@@ -53,7 +42,7 @@ def _alpha0_equal(net: Network, size: int) -> None:
 @pytest.mark.parametrize("name, factory, size", HANDWRITTEN, ids=[h[0] for h in HANDWRITTEN])
 @pytest.mark.parametrize("alpha", [0.0, 0.25, 0.5, 0.75])
 def test_handwritten_crosscheck_exact(name, factory, size, alpha):
-    _check(Network(factory(), size, meta=False), alpha)
+    nets.check_exact(Network(factory(), size, meta=False), alpha)
 
 
 @pytest.mark.parametrize("name, factory, size", HANDWRITTEN, ids=[h[0] for h in HANDWRITTEN])
@@ -64,7 +53,7 @@ def test_handwritten_alpha0_equals_original(name, factory, size):
 @pytest.mark.parametrize("name, size", TORCHVISION, ids=[t[0] for t in TORCHVISION])
 @pytest.mark.parametrize("alpha", [0.0, 0.5])
 def test_torchvision_crosscheck_exact(name, size, alpha):
-    _check(Network(f"torchvision:{name}", size, meta=False), alpha)
+    nets.check_exact(Network(f"torchvision:{name}", size, meta=False), alpha)
 
 
 @pytest.mark.parametrize("name, size", TORCHVISION[:5], ids=[t[0] for t in TORCHVISION[:5]])

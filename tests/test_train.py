@@ -25,21 +25,8 @@ from octprof.train import (
     train_cost,
     train_table,
 )
-from tests.nets import CifarResNet, SENet
+from tests.nets import CifarResNet, SENet, Three
 from tests.wild import WILD
-
-
-class Three(nn.Module):
-    """A vanilla stem, then an octave layer 0 → 0.5 and one 0.5 → 0 (as in test_memory)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.conv1 = nn.Conv2d(2, 8, 3, padding=1, bias=False)
-        self.conv2 = nn.Conv2d(8, 8, 1, bias=False)
-        self.conv3 = nn.Conv2d(8, 8, 1, bias=False)
-
-    def forward(self, x):
-        return self.conv3(self.conv2(self.conv1(x)))
 
 
 def _agree(a, optimizer="momentum", device="cpu"):

@@ -162,3 +162,13 @@ def unpriced_notes(counts: dict[str, int], notes: list[str], strict: bool) -> No
         raise click.ClickException(f"--strict: {msg}")
     click.echo(f"warning: {msg}", err=True)
     notes.append(msg)
+
+
+def fail_if_disagree(df: Any, what: str) -> None:
+    """After the output is written: exit 1 naming every (arch, α) row whose ``agree`` is false."""
+    if not df["agree"].all():
+        bad_rows = df[~df["agree"]]
+        raise click.ClickException(
+            f"cross-check: the closed form and {what} disagree for "
+            + ", ".join(f"{r.arch} alpha={r.alpha:g}" for r in bad_rows.itertuples())
+        )

@@ -5,7 +5,15 @@ from __future__ import annotations
 import click
 
 from octprof.cli.columns import columns_option, footnotes, is_data_format, select_columns
-from octprof.cli.options import ALPHA_GRID, emit, format_option, handle_errors, output_option, unpriced_notes
+from octprof.cli.options import (
+    ALPHA_GRID,
+    emit,
+    fail_if_disagree,
+    format_option,
+    handle_errors,
+    output_option,
+    unpriced_notes,
+)
 from octprof.core.errors import bad
 from octprof.core.inputs import parse_input_size
 from octprof.progress import progress
@@ -305,9 +313,5 @@ def table(
             notes.append(f"{arch} at alpha {a:g}: {line}")
     unpriced_notes(df.attrs.get("unpriced", {}), notes, strict)
     emit(df.to_dict("records"), fmt, output, cols, notes=notes)
-    if check and not df["agree"].all():
-        bad_rows = df[~df["agree"]]
-        raise click.ClickException(
-            "cross-check: the closed form and the counters disagree for "
-            + ", ".join(f"{r.arch} alpha={r.alpha:g}" for r in bad_rows.itertuples())
-        )
+    if check:
+        fail_if_disagree(df, "the counters")

@@ -7,10 +7,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import click
-
 from octprof.cli.columns import is_data_format, select_columns
-from octprof.cli.options import emit, unpriced_notes
+from octprof.cli.options import emit, fail_if_disagree, unpriced_notes
 from octprof.core.errors import bad
 from octprof.progress import progress
 
@@ -33,7 +31,6 @@ DEFAULT_COLUMNS: tuple[str, ...] = (
     "paper_mb",
 )
 CHECK_COLUMNS: tuple[str, ...] = ("flop_counter_train_flops", "observed_saved_bytes", "agree")
-HUMAN = ("table", "markdown", "latex")
 
 
 def train_report(
@@ -53,7 +50,6 @@ def train_report(
     strict: bool = False,
     odd_size: str = "vanilla",
 ) -> None:
-    from octprof.core.fmt import format_for_path
     from octprof.train import train_layers, train_table
 
     if per_layer:
@@ -88,12 +84,10 @@ def train_report(
         progress=lambda it: progress(it, total=len(it), desc="pricing", unit="net×α"),
         odd_size=odd_size,
     )
-    fmt_used = fmt or (format_for_path(output) if output else "table")
-    default = None
-    if fmt_used in HUMAN:
-        default = [c for c in (*DEFAULT_COLUMNS, *(CHECK_COLUMNS if check else ())) if c in df.columns]
-        if not df["paper_mb"].notna().any():
-            default.remove("paper_mb")
+    # select_columns gives CSV and JSON every column and keeps the available defaults only
+    default = [*DEFAULT_COLUMNS, *(CHECK_COLUMNS if check else ())]
+    if "paper_mb" in df.columns and not df["paper_mb"].notna().any():
+        default.remove("paper_mb")
     notes = list(df.attrs.get("notes", ()))
     unpriced_notes(df.attrs.get("unpriced") or {}, notes, strict)
     if check:
@@ -103,11 +97,7 @@ def train_report(
             "torch.autograd.graph.saved_tensors_hooks (compared where saved_exact); agree also compares weights, "
             "buffers, gradients and optimizer state"
         )
-    cols = select_columns(columns, list(df.columns), default or list(df.columns), data=is_data_format(fmt, output))
+    cols = select_columns(columns, list(df.columns), default, data=is_data_format(fmt, output))
     emit(df.to_dict("records"), fmt, output, cols, notes=notes)
-    if check and not df["agree"].all():
-        bad_rows = df[~df["agree"]]
-        raise click.ClickException(
-            "cross-check: the closed form and the training step disagree for "
-            + ", ".join(f"{r.arch} alpha={r.alpha:g}" for r in bad_rows.itertuples())
-        )
+    if check:
+        fail_if_disagree(df, "the training step")
