@@ -131,6 +131,15 @@ def oct_cat(tensors: Sequence[OctLike], dim: int = 1) -> OctLike:
     return high, torch.cat(lows, 1)
 
 
+def load_slice(dst: Tensor, src: Tensor) -> None:
+    """Copy ``src`` (a slice of a vanilla layer's tensor) into ``dst``, which must have exactly its shape (``copy_``
+    alone would broadcast a wrong slice).  On the meta device there are no values: only the shapes are checked."""
+    if dst.shape != src.shape:
+        raise RuntimeError(f"a slice of shape {tuple(src.shape)} does not fit a tensor of shape {tuple(dst.shape)}")
+    if not dst.is_meta:
+        dst.copy_(src)
+
+
 class PerFrequency(nn.Module):
     """Apply one stateless module (activation, pooling, dropout, upsampling…) to each part of a map."""
 
@@ -173,12 +182,12 @@ class FreqBatchNorm2d(nn.Module):
             )
             with torch.no_grad():
                 if bn.affine:
-                    new.weight.copy_(bn.weight[sl])
-                    new.bias.copy_(bn.bias[sl])
+                    load_slice(new.weight, bn.weight[sl])
+                    load_slice(new.bias, bn.bias[sl])
                 if bn.track_running_stats and bn.running_mean is not None:
-                    new.running_mean.copy_(bn.running_mean[sl])  # type: ignore[index]
-                    new.running_var.copy_(bn.running_var[sl])  # type: ignore[index]
-                    new.num_batches_tracked.copy_(bn.num_batches_tracked)  # type: ignore[arg-type]
+                    load_slice(new.running_mean, bn.running_mean[sl])  # type: ignore[index]
+                    load_slice(new.running_var, bn.running_var[sl])  # type: ignore[index]
+                    load_slice(new.num_batches_tracked, bn.num_batches_tracked)  # type: ignore[arg-type]
             new.train(bn.training)
             return new
 
@@ -207,7 +216,7 @@ class FreqPReLU(nn.Module):
                 return None
             p = nn.PReLU(c, device=w.device, dtype=w.dtype)
             with torch.no_grad():
-                p.weight.copy_(w[sl])
+                load_slice(p.weight, w[sl])
             return p
 
         high, low = channels

@@ -12,13 +12,17 @@ from torch import Tensor, nn
 
 from octprof.core.errors import OctprofError, bad
 from octprof.core.layer import PATHS, OctConvSpec, conv_output_size, conv_paths, geometry, half
-from octprof.freq import AVG_POOL, OctLike, OctPair
+from octprof.freq import AVG_POOL, OctLike, OctPair, load_slice
 
 
-def _nominal_size(kernel: tuple[int, ...], dilation: tuple[int, ...]) -> int:
-    """A map size large enough (and divisible by 8) to validate a layer's geometry without knowing it."""
-    reach = max(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
-    return 8 * reach
+def _nominal_size(kernel: int | Sequence[int], dilation: int | Sequence[int], nd: int) -> int:
+    """A map size large enough (and divisible by 8) to validate a layer's geometry without knowing it; 8 where the
+    kernel or dilation is not a valid one (the layer's spec then names the bad value)."""
+    k = (kernel,) * nd if isinstance(kernel, int) else tuple(kernel)
+    d = (dilation,) * nd if isinstance(dilation, int) else tuple(dilation)
+    if len(k) != len(d) or not all(isinstance(v, int) and v >= 1 for v in (*k, *d)):
+        return 8
+    return 8 * max(di * (ki - 1) + 1 for ki, di in zip(k, d))
 
 
 _AXES = {1: "(N, C, L)", 2: "(N, C, H, W)", 3: "(N, C, T, H, W)"}
@@ -82,19 +86,30 @@ class _OctConvNd(nn.Module):
                 **kw,
             )
 
-        probe = spec_at(8)
-        size = _nominal_size(probe.kernel_size, probe.dilation)  # type: ignore[arg-type]
-        spec = spec_at(size, alpha_in=alpha_in, alpha_out=alpha_out, paths=paths)
-        self.spec = spec
-        self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size, self.padding, self.dilation = spec.kernel_size, spec.padding, spec.dilation
-        self.stride, self.groups, self.stride_rule = spec.stride, groups, stride_rule
-        self.alpha_in, self.alpha_out = spec.alpha_in, spec.alpha_out
-        self.in_split, self.out_split = spec.in_split, spec.out_split
-        self.paths, self.odd_size, self.temporal = spec.paths, spec.odd_size, spec.temporal
-        self.pool_mode = stride_rule == "pool" and 2 in spec.strides
-        self.geometry = geometry(spec)
-        self._octave = spec.octave
+        spec = spec_at(_nominal_size(kernel_size, dilation, nd), alpha_in=alpha_in, alpha_out=alpha_out, paths=paths)
+        # plain attributes (no tensor, no module): set in one update rather than through nn.Module.__setattr__'s
+        # bookkeeping, twenty times per layer
+        self.__dict__.update(
+            spec=spec,
+            in_channels=in_channels,
+            out_channels=out_channels,
+            kernel_size=spec.kernel_size,
+            padding=spec.padding,
+            dilation=spec.dilation,
+            stride=spec.stride,
+            groups=groups,
+            stride_rule=stride_rule,
+            alpha_in=spec.alpha_in,
+            alpha_out=spec.alpha_out,
+            in_split=spec.in_split,
+            out_split=spec.out_split,
+            paths=spec.paths,
+            odd_size=spec.odd_size,
+            temporal=spec.temporal,
+            pool_mode=stride_rule == "pool" and 2 in spec.strides,
+            geometry=geometry(spec),
+            _octave=spec.octave,
+        )
         layers = conv_paths(spec)
         for name in PATHS:
             if name in layers:
@@ -316,13 +331,13 @@ class _OctConvNd(nn.Module):
                 if path is None:
                     continue
                 if path.weight.shape == w.shape:  # the path is the whole layer (alpha 0 on both sides)
-                    path.weight.copy_(w)
+                    load_slice(path.weight, w)
                 elif conv.groups == 1:
-                    path.weight.copy_(w[rows, cols])
+                    load_slice(path.weight, w[rows, cols])
                 elif depthwise:
-                    path.weight.copy_(w[rows])
+                    load_slice(path.weight, w[rows])
                 if path.bias is not None and b is not None:
-                    path.bias.copy_(b[rows])
+                    load_slice(path.bias, b[rows])
         return oct_
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import torch
 import torch.fx as fx
+from torch import nn
 
 from octprof.core.plan import Plan
 
@@ -90,55 +91,87 @@ def prove(plan: Plan, gm: fx.GraphModule, input_shape: tuple[int, ...], dtype: t
     except Exception as e:  # a conversion that cannot be built: name the op when the message allows
         return [Failure(_name_in(str(e), plan) or "", f"building the octave network failed: {_msg(e)}")]
     failure: list[Failure] = []
-
-    memo: dict[Any, Any] = {}
-
-    class _Check(fx.Interpreter):
-        """Runs the octave network; a failing op is recorded and, where the plan says what it should give,
-        stood in for by meta tensors of the planned shapes, so that one run finds every failure.  A module already
-        run on inputs of the same shapes (identical blocks share their converted modules) gives its recorded
-        output shapes again without running."""
-
-        def call_module(self, target: Any, args: Any, kwargs: Any) -> Any:
-            mod = self.fetch_attr(target)
-            key = (id(mod), _shapes(args), tuple(sorted(kwargs)))
-            if key in memo:
-                return _empty_like_shapes(memo[key], dtype)
-            out = super().call_module(target, args, kwargs)
-            shapes = _shapes(out)
-            if shapes is not None:
-                memo[key] = shapes
-            return out
-
-        def run_node(self, n: fx.Node) -> Any:
-            name = n.meta.get("octprof_origin", n.name)
-            vector = name in plan.convs and plan.convs[name].mode == "vector"  # split by a node inserted after it
-            checked = n.op != "output" and name in plan.splits and not vector
-            try:
-                out = super().run_node(n)
-            except Exception as e:
-                where = _first_planned(n, plan)
-                failure.append(Failure(where or n.name, f"{type(e).__name__}: {_msg(e)}"))
-                if not checked:
-                    raise _Stop from None
-                return _stand_in(plan, name, dtype)
-            if checked:
-                want, got = _expected(plan, name), _shapes(out)
-                if want != got:
-                    failure.append(Failure(name, f"gives {got} where the plan has {want}"))
-                    return _stand_in(plan, name, dtype)
-            return out
-
+    memo: dict[Any, Any] = {}  # (module, input shapes, keywords) -> output shapes
+    env: dict[fx.Node, Any] = {}
     x = torch.empty(input_shape, dtype=dtype, device="meta")
     try:
-        with torch.no_grad(), _ShapeOnly():
-            _Check(net, graph=net.graph).run(x)
-    except _Stop:
-        pass
+        mode = _ShapeOnly()
+        with torch.no_grad():
+            for n in net.graph.nodes:
+                name = n.meta.get("octprof_origin", n.name)
+                if n.op == "output":
+                    break
+                vector = name in plan.convs and plan.convs[name].mode == "vector"  # split by a node inserted after it
+                checked = name in plan.splits and not vector
+                try:
+                    out = _run(net, n, env, x, memo, dtype, mode)
+                except Exception as e:
+                    where = _first_planned(n, plan)
+                    failure.append(Failure(where or n.name, f"{type(e).__name__}: {_msg(e)}"))
+                    if not checked:
+                        break
+                    out = _stand_in(plan, name, dtype)
+                else:
+                    if checked:
+                        want, got = _expected(plan, name), _shapes(out)
+                        if want != got:
+                            failure.append(Failure(name, f"gives {got} where the plan has {want}"))
+                            out = _stand_in(plan, name, dtype)
+                env[n] = out
     except Exception as e:  # a failure after a stand-in (its users could not take it): the first one explains it
         if not failure:
             failure.append(Failure("", f"{type(e).__name__}: {_msg(e)}"))
     return failure or None
+
+
+def _value(a: Any, env: dict[fx.Node, Any]) -> Any:
+    """An argument of a node with the values of the nodes it names (``torch.fx``'s ``map_arg``, without pytree)."""
+    if isinstance(a, fx.Node):
+        return env[a]
+    if isinstance(a, (tuple, list)):
+        return type(a)(_value(v, env) for v in a)
+    if isinstance(a, dict):
+        return {k: _value(v, env) for k, v in a.items()}
+    if isinstance(a, slice):
+        return slice(_value(a.start, env), _value(a.stop, env), _value(a.step, env))
+    return a
+
+
+def _run(
+    net: nn.Module, n: fx.Node, env: dict[fx.Node, Any], x: torch.Tensor, memo: dict[Any, Any], dtype: Any, mode: Any
+) -> Any:
+    """Run one node of the octave network as ``torch.fx.Interpreter`` would.  A module already run on inputs of
+    the same shapes (identical blocks share their converted modules) gives its recorded output shapes again."""
+    op = n.op
+    if op == "placeholder":
+        return x
+    if op == "get_attr":
+        return _attr(net, str(n.target))
+    args = _value(n.args, env)
+    kwargs = _value(n.kwargs, env) if n.kwargs else {}
+    if op == "call_function":
+        with mode:
+            return n.target(*args, **kwargs)  # type: ignore[operator]
+    if op == "call_method":
+        with mode:
+            return getattr(args[0], n.target)(*args[1:], **kwargs)  # type: ignore[arg-type]
+    mod = _attr(net, str(n.target))
+    key = (id(mod), _shapes(args), tuple(sorted(kwargs)))
+    if key in memo:
+        return _empty_like_shapes(memo[key], dtype)
+    with mode:
+        out = mod(*args, **kwargs)
+    shapes = _shapes(out)
+    if shapes is not None:
+        memo[key] = shapes
+    return out
+
+
+def _attr(net: nn.Module, target: str) -> Any:
+    obj: Any = net
+    for part in target.split("."):
+        obj = getattr(obj, part)
+    return obj
 
 
 def _empty_like_shapes(shapes: Any, dtype: torch.dtype) -> Any:
@@ -152,10 +185,6 @@ def _empty_like_shapes(shapes: Any, dtype: torch.dtype) -> Any:
 def _stand_in(plan: Plan, name: str, dtype: torch.dtype) -> Any:
     """Meta tensors of the shapes the plan gives ``name`` (a pair for a split map)."""
     return _empty_like_shapes(_expected(plan, name), dtype)
-
-
-class _Stop(Exception):
-    pass
 
 
 @contextlib.contextmanager
@@ -180,23 +209,77 @@ def _no_init() -> Iterator[None]:
                 cls.reset_parameters = fn  # type: ignore[method-assign]
 
 
-def _shape_only_tables() -> tuple[set[Any], set[Any], set[Any]]:
+def _broadcast(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
+    """The broadcast of two shapes; raises as the kernels do where they do not broadcast."""
+    n = max(len(a), len(b))
+    a, b = (1,) * (n - len(a)) + tuple(a), (1,) * (n - len(b)) + tuple(b)
+    out = []
+    for i, (x, y) in enumerate(zip(a, b)):
+        if x == y or y == 1:
+            out.append(x)
+        elif x == 1:
+            out.append(y)
+        else:
+            raise RuntimeError(
+                f"The size of tensor a ({x}) must match the size of tensor b ({y}) at non-singleton dimension {i}"
+            )
+    return tuple(out)
+
+
+def _unary(args: Any, kwargs: Any) -> Any:
+    x = args[0] if args else None
+    return _like(x) if isinstance(x, torch.Tensor) and x.is_meta else NotImplemented
+
+
+def _inplace(args: Any, kwargs: Any) -> Any:
+    x = args[0] if args else None
+    return x if isinstance(x, torch.Tensor) and x.is_meta else NotImplemented
+
+
+def _binary(args: Any, kwargs: Any) -> Any:
+    if len(args) < 2:
+        return NotImplemented
+    a, b = args[0], args[1]
+    ta, tb = isinstance(a, torch.Tensor), isinstance(b, torch.Tensor)
+    if (ta and not a.is_meta) or (tb and not b.is_meta) or not (ta or tb):
+        return NotImplemented
+    shape = _broadcast(a.shape if ta else (), b.shape if tb else ())
+    return torch.empty(shape, dtype=(a if ta else b).dtype, device="meta")
+
+
+def _batch_norm(args: Any, kwargs: Any) -> Any:
+    x = args[0] if args else None
+    if not (isinstance(x, torch.Tensor) and x.is_meta):
+        return NotImplemented
+    c = x.shape[1] if x.dim() > 1 else 0
+    stats = [*args[1:3], kwargs.get("weight", args[3] if len(args) > 3 else None)]
+    for t in stats:
+        if isinstance(t, torch.Tensor) and t.numel() != c:
+            raise RuntimeError(f"batch_norm: running_mean should contain {c} elements not {t.numel()}")
+    return _like(x)
+
+
+def _shape_only_handlers() -> dict[Any, Any]:
     import operator
 
     import torch.nn.functional as F
 
     T = torch.Tensor
-    unary = {
+    unary = (
         F.relu, F.relu6, F.silu, F.hardswish, F.hardsigmoid, F.gelu, F.leaky_relu, F.elu, F.mish, F.hardtanh,
         torch.relu, torch.sigmoid, torch.tanh, T.relu, T.sigmoid, T.tanh, F.dropout,
-    }  # fmt: skip
-    inplace = {torch.relu_, T.relu_, T.sigmoid_, T.tanh_}
-    binary = {
+    )  # fmt: skip
+    inplace = (torch.relu_, T.relu_, T.sigmoid_, T.tanh_)
+    binary = (
         torch.add, torch.mul, torch.sub, torch.div, T.add, T.mul, T.sub, T.div, T.__add__, T.__radd__,
         T.__mul__, T.__rmul__, T.__sub__, T.__rsub__, T.__truediv__, T.__rtruediv__, operator.add, operator.mul,
         operator.sub, operator.truediv,
-    }  # fmt: skip
-    return unary | inplace, inplace, binary
+    )  # fmt: skip
+    out: dict[Any, Any] = {F.batch_norm: _batch_norm}
+    out.update(dict.fromkeys(unary, _unary))
+    out.update(dict.fromkeys(inplace, _inplace))
+    out.update(dict.fromkeys(binary, _binary))
+    return out
 
 
 class _ShapeOnly(torch.overrides.TorchFunctionMode):
@@ -205,33 +288,25 @@ class _ShapeOnly(torch.overrides.TorchFunctionMode):
     check what the real kernels check: binary operands must broadcast, and batch norm's statistics and affine
     parameters must have one entry per channel of its input."""
 
-    _tables: tuple[set[Any], set[Any], set[Any]] | None = None
+    _handlers: dict[Any, Any] | None = None
 
     def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+        handlers = _ShapeOnly._handlers
+        if handlers is None:
+            handlers = _ShapeOnly._handlers = _shape_only_handlers()
         kwargs = kwargs or {}
-        if _ShapeOnly._tables is None:
-            _ShapeOnly._tables = _shape_only_tables()
-        unary, inplace, binary = _ShapeOnly._tables
-        import torch.nn.functional as F
-
-        if func in unary and args and isinstance(args[0], torch.Tensor) and args[0].is_meta:
-            return args[0] if func in inplace else torch.empty_like(args[0])
-        if func in binary and len(args) >= 2:
-            a, b = args[0], args[1]
-            ta, tb = isinstance(a, torch.Tensor), isinstance(b, torch.Tensor)
-            if ((ta and a.is_meta) or not ta) and ((tb and b.is_meta) or not tb) and (ta or tb):
-                shape = torch.broadcast_shapes(a.shape if ta else (), b.shape if tb else ())
-                ref = a if ta else b
-                return torch.empty(shape, dtype=ref.dtype, device="meta")
-        if func is F.batch_norm and args and isinstance(args[0], torch.Tensor) and args[0].is_meta:
-            x = args[0]
-            c = x.shape[1] if x.dim() > 1 else 0
-            stats = [*args[1:3], kwargs.get("weight", args[3] if len(args) > 3 else None)]
-            for t in stats:
-                if isinstance(t, torch.Tensor) and t.numel() != c:
-                    raise RuntimeError(f"batch_norm: running_mean should contain {c} elements not {t.numel()}")
-            return torch.empty_like(x)
+        handler = handlers.get(func)
+        if handler is not None:
+            out = handler(args, kwargs)
+            if out is not NotImplemented:
+                return out
         return func(*args, **kwargs)
+
+
+def _like(x: torch.Tensor) -> torch.Tensor:
+    """A meta tensor of ``x``'s shape and dtype (``empty_like`` on meta runs a stride computation that costs ~40x
+    more; the proof checks shapes, and its maps are contiguous)."""
+    return torch.empty(x.shape, dtype=x.dtype, device="meta")
 
 
 def _msg(e: BaseException) -> str:
