@@ -135,43 +135,40 @@ class PerFrequencyCall(nn.Module):
         return tuple(None if p is None else self._call(p) for p in x)
 
 
-def _set_submodule(root: nn.Module, name: str, new: nn.Module) -> None:
+def _set_submodule(root: Any, name: str, new: nn.Module) -> None:
+    if isinstance(root, SharedCopy):
+        root.modules[name] = new
+        return
     parent_name, _, child = name.rpartition(".")
     parent = root.get_submodule(parent_name) if parent_name else root
     setattr(parent, child, new)
 
 
-class SharedCopy(nn.Module):
-    """A network to *prove*, not to run: its own graph and module hierarchy, sharing the leaf modules (and so their
-    parameters) with the traced network; run it with ``torch.fx.Interpreter(net, graph=net.graph)``.  The
-    conversion replaces modules and never changes one in place, so the traced network is left as it was.  Far
-    cheaper than a deep copy and a code generation; the proof uses it on meta networks."""
+class SharedCopy:
+    """A network to *prove*, not to run: its own graph and a flat table of the modules and attributes its nodes
+    name (``target`` -> object), sharing the leaf modules (and so their parameters) with the traced network.  The
+    conversion replaces entries and never changes a module in place, so the traced network is left as it was.  Far
+    cheaper than a deep copy, a module hierarchy and a code generation; the proof runs it node by node."""
 
     def __init__(self, gm: fx.GraphModule) -> None:
-        super().__init__()
         graph = fx.Graph()
         out = graph.graph_copy(gm.graph, {})
         graph.output(out)
         self.graph = graph
+        self.modules: dict[str, Any] = {}
         for node in graph.nodes:
             if node.op in ("call_module", "get_attr"):
-                self._share(gm, str(node.target))
+                target = str(node.target)
+                obj: Any = gm
+                for part in target.split("."):
+                    obj = getattr(obj, part)
+                self.modules[target] = obj
 
-    def _share(self, src: nn.Module, target: str) -> None:
-        *path, leaf = target.split(".")
-        dst: nn.Module = self
-        for part in path:
-            src = getattr(src, part)
-            if not hasattr(dst, part) or not isinstance(getattr(dst, part), nn.Module):
-                dst.add_module(part, nn.Module())
-            dst = getattr(dst, part)
-        value = getattr(src, leaf)
-        if isinstance(value, nn.Module):
-            dst.add_module(leaf, value)
-        elif isinstance(value, nn.Parameter):
-            dst.register_parameter(leaf, value)
-        else:
-            setattr(dst, leaf, value)
+    def get_submodule(self, target: str) -> Any:
+        return self.modules[target]
+
+    def add_module(self, name: str, module: nn.Module) -> None:
+        self.modules[name] = module
 
 
 class _Rewrite:

@@ -18,9 +18,9 @@ from typing import Any
 
 import torch
 import torch.fx as fx
-from torch import nn
 
 from octprof.core.plan import Plan
+from octprof.shape_only import ShapeOnly
 
 __all__ = ["Failure", "meta_copy", "needs_proof", "prove"]
 
@@ -95,7 +95,7 @@ def prove(plan: Plan, gm: fx.GraphModule, input_shape: tuple[int, ...], dtype: t
     env: dict[fx.Node, Any] = {}
     x = torch.empty(input_shape, dtype=dtype, device="meta")
     try:
-        mode = _ShapeOnly()
+        mode = ShapeOnly()
         with torch.no_grad():
             for n in net.graph.nodes:
                 name = n.meta.get("octprof_origin", n.name)
@@ -138,7 +138,7 @@ def _value(a: Any, env: dict[fx.Node, Any]) -> Any:
 
 
 def _run(
-    net: nn.Module, n: fx.Node, env: dict[fx.Node, Any], x: torch.Tensor, memo: dict[Any, Any], dtype: Any, mode: Any
+    net: Any, n: fx.Node, env: dict[fx.Node, Any], x: torch.Tensor, memo: dict[Any, Any], dtype: Any, mode: Any
 ) -> Any:
     """Run one node of the octave network as ``torch.fx.Interpreter`` would.  A module already run on inputs of
     the same shapes (identical blocks share their converted modules) gives its recorded output shapes again."""
@@ -146,7 +146,7 @@ def _run(
     if op == "placeholder":
         return x
     if op == "get_attr":
-        return _attr(net, str(n.target))
+        return net.modules[n.target]
     args = _value(n.args, env)
     kwargs = _value(n.kwargs, env) if n.kwargs else {}
     if op == "call_function":
@@ -155,7 +155,7 @@ def _run(
     if op == "call_method":
         with mode:
             return getattr(args[0], n.target)(*args[1:], **kwargs)  # type: ignore[arg-type]
-    mod = _attr(net, str(n.target))
+    mod = net.modules[n.target]
     key = (id(mod), _shapes(args), tuple(sorted(kwargs)))
     if key in memo:
         return _empty_like_shapes(memo[key], dtype)
@@ -165,13 +165,6 @@ def _run(
     if shapes is not None:
         memo[key] = shapes
     return out
-
-
-def _attr(net: nn.Module, target: str) -> Any:
-    obj: Any = net
-    for part in target.split("."):
-        obj = getattr(obj, part)
-    return obj
 
 
 def _empty_like_shapes(shapes: Any, dtype: torch.dtype) -> Any:
@@ -207,106 +200,6 @@ def _no_init() -> Iterator[None]:
                 delattr(cls, "reset_parameters")
             else:
                 cls.reset_parameters = fn  # type: ignore[method-assign]
-
-
-def _broadcast(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
-    """The broadcast of two shapes; raises as the kernels do where they do not broadcast."""
-    n = max(len(a), len(b))
-    a, b = (1,) * (n - len(a)) + tuple(a), (1,) * (n - len(b)) + tuple(b)
-    out = []
-    for i, (x, y) in enumerate(zip(a, b)):
-        if x == y or y == 1:
-            out.append(x)
-        elif x == 1:
-            out.append(y)
-        else:
-            raise RuntimeError(
-                f"The size of tensor a ({x}) must match the size of tensor b ({y}) at non-singleton dimension {i}"
-            )
-    return tuple(out)
-
-
-def _unary(args: Any, kwargs: Any) -> Any:
-    x = args[0] if args else None
-    return _like(x) if isinstance(x, torch.Tensor) and x.is_meta else NotImplemented
-
-
-def _inplace(args: Any, kwargs: Any) -> Any:
-    x = args[0] if args else None
-    return x if isinstance(x, torch.Tensor) and x.is_meta else NotImplemented
-
-
-def _binary(args: Any, kwargs: Any) -> Any:
-    if len(args) < 2:
-        return NotImplemented
-    a, b = args[0], args[1]
-    ta, tb = isinstance(a, torch.Tensor), isinstance(b, torch.Tensor)
-    if (ta and not a.is_meta) or (tb and not b.is_meta) or not (ta or tb):
-        return NotImplemented
-    shape = _broadcast(a.shape if ta else (), b.shape if tb else ())
-    return torch.empty(shape, dtype=(a if ta else b).dtype, device="meta")
-
-
-def _batch_norm(args: Any, kwargs: Any) -> Any:
-    x = args[0] if args else None
-    if not (isinstance(x, torch.Tensor) and x.is_meta):
-        return NotImplemented
-    c = x.shape[1] if x.dim() > 1 else 0
-    stats = [*args[1:3], kwargs.get("weight", args[3] if len(args) > 3 else None)]
-    for t in stats:
-        if isinstance(t, torch.Tensor) and t.numel() != c:
-            raise RuntimeError(f"batch_norm: running_mean should contain {c} elements not {t.numel()}")
-    return _like(x)
-
-
-def _shape_only_handlers() -> dict[Any, Any]:
-    import operator
-
-    import torch.nn.functional as F
-
-    T = torch.Tensor
-    unary = (
-        F.relu, F.relu6, F.silu, F.hardswish, F.hardsigmoid, F.gelu, F.leaky_relu, F.elu, F.mish, F.hardtanh,
-        torch.relu, torch.sigmoid, torch.tanh, T.relu, T.sigmoid, T.tanh, F.dropout,
-    )  # fmt: skip
-    inplace = (torch.relu_, T.relu_, T.sigmoid_, T.tanh_)
-    binary = (
-        torch.add, torch.mul, torch.sub, torch.div, T.add, T.mul, T.sub, T.div, T.__add__, T.__radd__,
-        T.__mul__, T.__rmul__, T.__sub__, T.__rsub__, T.__truediv__, T.__rtruediv__, operator.add, operator.mul,
-        operator.sub, operator.truediv,
-    )  # fmt: skip
-    out: dict[Any, Any] = {F.batch_norm: _batch_norm}
-    out.update(dict.fromkeys(unary, _unary))
-    out.update(dict.fromkeys(inplace, _inplace))
-    out.update(dict.fromkeys(binary, _binary))
-    return out
-
-
-class _ShapeOnly(torch.overrides.TorchFunctionMode):
-    """During the proof, elementwise ops and batch norm give an empty meta tensor of the right shape without
-    running their meta kernels (decompositions that cost far more than the arithmetic of shapes).  They still
-    check what the real kernels check: binary operands must broadcast, and batch norm's statistics and affine
-    parameters must have one entry per channel of its input."""
-
-    _handlers: dict[Any, Any] | None = None
-
-    def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
-        handlers = _ShapeOnly._handlers
-        if handlers is None:
-            handlers = _ShapeOnly._handlers = _shape_only_handlers()
-        kwargs = kwargs or {}
-        handler = handlers.get(func)
-        if handler is not None:
-            out = handler(args, kwargs)
-            if out is not NotImplemented:
-                return out
-        return func(*args, **kwargs)
-
-
-def _like(x: torch.Tensor) -> torch.Tensor:
-    """A meta tensor of ``x``'s shape and dtype (``empty_like`` on meta runs a stride computation that costs ~40x
-    more; the proof checks shapes, and its maps are contiguous)."""
-    return torch.empty(x.shape, dtype=x.dtype, device="meta")
 
 
 def _msg(e: BaseException) -> str:
