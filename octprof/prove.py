@@ -22,7 +22,7 @@ import torch.fx as fx
 from octprof.core.plan import Plan
 from octprof.shape_only import ShapeOnly
 
-__all__ = ["Failure", "meta_copy", "needs_proof", "prove"]
+__all__ = ["Failure", "meta_copy", "needs_proof", "prove", "run_checked"]
 
 
 class Failure(tuple):
@@ -90,6 +90,12 @@ def prove(plan: Plan, gm: fx.GraphModule, input_shape: tuple[int, ...], dtype: t
             net = octify_captured(gm, plan, share=True)
     except Exception as e:  # a conversion that cannot be built: name the op when the message allows
         return [Failure(_name_in(str(e), plan) or "", f"building the octave network failed: {_msg(e)}")]
+    return run_checked(net, plan, input_shape, dtype)
+
+
+def run_checked(net: Any, plan: Plan, input_shape: tuple[int, ...], dtype: torch.dtype) -> list[Failure] | None:
+    """Run the built octave network ``net`` (a :class:`octprof.convert.SharedCopy`) node by node on a meta input,
+    checking every node the plan names; ``None`` when all give the planned shapes, else the failures."""
     failure: list[Failure] = []
     memo: dict[Any, Any] = {}  # (module, input shapes, keywords) -> output shapes
     env: dict[fx.Node, Any] = {}

@@ -387,3 +387,28 @@ def test_torchvision_networks_with_dropout_and_inplace_relu6():
     assert df["agree"].all()
     assert not df["saved_exact"].any() and df["saved_caveats"].str.contains("dropout in training").all()
     assert (df["observed_saved_bytes"] > df["saved_bytes"]).all()
+
+
+def test_cli_train_table_fits_and_presets():
+    """The default table fits 120 characters (the shared settings in a note); presets pick column groups."""
+    res = _run("table", "--arch", "resnet26", "--input-size", "32", "--alpha", "0,0.5", "--mode", "train")
+    assert res.exit_code == 0, res.output
+    table = res.output.split("\n\n")[0].splitlines()
+    assert max(map(len, table)) <= 120, table
+    assert table[0].split() == ["arch", "alpha", "train_macs", "train_macs_rel", "saved_bytes", "train_mem_mib",
+                                "train_mem_rel"]  # fmt: skip
+    assert "* every row: batch 1, dtype float32, optimizer momentum" in res.output
+    res = _run(
+        "table", "--arch", "resnet26", "--input-size", "32", "--alpha", "0.5", "--mode", "train", "--optimizer", "adam",
+        "--columns", "memory,settings",
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    head = res.output.splitlines()[0].split()
+    assert head[:4] == ["arch", "alpha", "weight_bytes", "buffer_bytes"] and head[-3:] == [
+        "batch",
+        "dtype",
+        "optimizer",
+    ]
+    assert "every row" not in res.output  # the settings are columns
+    res = _run("table", "--arch", "resnet26", "--input-size", "32", "--mode", "train", "--columns", "memroy")
+    assert res.exit_code != 0 and "--columns: got 'memroy'" in res.output and "memory" in res.output

@@ -12,25 +12,48 @@ from octprof.cli.options import emit, fail_if_disagree, unpriced_notes
 from octprof.core.errors import bad
 from octprof.progress import progress
 
-# What the human formats show unless --columns says otherwise (csv and json carry every column).
+# What the human formats show unless --columns says otherwise (csv and json carry every column): within 120
+# characters.  The settings every row shares (batch, dtype, optimizer) are named once, in a note.
 DEFAULT_COLUMNS: tuple[str, ...] = (
     "arch",
     "alpha",
-    "batch",
-    "dtype",
-    "optimizer",
-    "macs",
     "train_macs",
     "train_macs_rel",
-    "weight_bytes",
-    "grad_bytes",
-    "optimizer_bytes",
     "saved_bytes",
     "train_mem_mib",
     "train_mem_rel",
     "paper_mb",
 )
+SETTINGS: tuple[str, ...] = ("batch", "dtype", "optimizer")
+PRESETS: dict[str, tuple[str, ...]] = {
+    "costs": ("arch", "alpha", "macs", "train_macs", "train_flops", "train_macs_rel", "flop_counter_train_flops"),
+    "memory": (
+        "arch",
+        "alpha",
+        "weight_bytes",
+        "buffer_bytes",
+        "grad_bytes",
+        "optimizer_bytes",
+        "input_bytes",
+        "saved_bytes",
+        "train_mem_mib",
+        "train_mem_rel",
+        "paper_mb",
+    ),
+    "settings": SETTINGS,
+}
 CHECK_COLUMNS: tuple[str, ...] = ("flop_counter_train_flops", "observed_saved_bytes", "agree")
+# With --check: what the check compares, side by side (the relative columns make way)
+CHECK_DEFAULT: tuple[str, ...] = (
+    "arch",
+    "alpha",
+    "train_macs",
+    "flop_counter_train_flops",
+    "saved_bytes",
+    "observed_saved_bytes",
+    "train_mem_mib",
+    "agree",
+)
 
 
 def train_report(
@@ -85,10 +108,13 @@ def train_report(
         odd_size=odd_size,
     )
     # select_columns gives CSV and JSON every column and keeps the available defaults only
-    default = [*DEFAULT_COLUMNS, *(CHECK_COLUMNS if check else ())]
-    if "paper_mb" in df.columns and not df["paper_mb"].notna().any():
+    default = list(CHECK_DEFAULT if check else DEFAULT_COLUMNS)
+    if "paper_mb" in default and "paper_mb" in df.columns and not df["paper_mb"].notna().any():
         default.remove("paper_mb")
     notes = list(df.attrs.get("notes", ()))
+    shared = {c: df[c].iloc[0] for c in SETTINGS if c in df.columns and len(df) and df[c].nunique() == 1}
+    default += [c for c in SETTINGS if c in df.columns and c not in shared]  # a setting that varies is a column
+
     unpriced_notes(df.attrs.get("unpriced") or {}, notes, strict)
     if check:
         notes.append(
@@ -97,7 +123,10 @@ def train_report(
             "torch.autograd.graph.saved_tensors_hooks (compared where saved_exact); agree also compares weights, "
             "buffers, gradients and optimizer state"
         )
-    cols = select_columns(columns, list(df.columns), default, data=is_data_format(fmt, output))
+    cols = select_columns(columns, list(df.columns), default, PRESETS, data=is_data_format(fmt, output))
+    hidden = {c: v for c, v in shared.items() if c not in cols}
+    if hidden:
+        notes.insert(0, "every row: " + ", ".join(f"{c} {v}" for c, v in hidden.items()))
     emit(df.to_dict("records"), fmt, output, cols, notes=notes)
     if check:
         fail_if_disagree(df, "the training step")
