@@ -66,7 +66,7 @@ def construction_floor(analysis) -> tuple[int, int, float]:
     meta device, initialisation skipped): a lower bound of building the octave network, as the proof does."""
     from torch import nn
 
-    from octprof.prove import _no_init
+    from octprof.prove import no_init
 
     specs = {}
     for cp in analysis.plan.convs.values():
@@ -81,7 +81,7 @@ def construction_floor(analysis) -> tuple[int, int, float]:
         for kind, s, (cin, cout, g, b) in children:
             kind(cin, cout, s.kernel_size, 1, s.padding, s.dilation, g, b, device="meta")
 
-    with _no_init():
+    with no_init():
         ms = median_ms(build)
     return len(specs), len(children), ms
 

@@ -22,7 +22,7 @@ import torch.fx as fx
 from octprof.core.plan import Plan
 from octprof.shape_only import ShapeOnly
 
-__all__ = ["Failure", "meta_copy", "needs_proof", "prove", "run_checked"]
+__all__ = ["Failure", "meta_copy", "needs_proof", "no_init", "prove", "run_checked"]
 
 
 class Failure(tuple):
@@ -86,7 +86,7 @@ def prove(plan: Plan, gm: fx.GraphModule, input_shape: tuple[int, ...], dtype: t
     from octprof.convert import octify_captured
 
     try:
-        with _no_init():
+        with no_init():
             net = octify_captured(gm, plan, share=True)
     except Exception as e:  # a conversion that cannot be built: name the op when the message allows
         return [Failure(_name_in(str(e), plan) or "", f"building the octave network failed: {_msg(e)}")]
@@ -187,7 +187,7 @@ def _stand_in(plan: Plan, name: str, dtype: torch.dtype) -> Any:
 
 
 @contextlib.contextmanager
-def _no_init() -> Iterator[None]:
+def no_init() -> Iterator[None]:
     """Modules built for the proof live on the meta device: their random initialisation is skipped (it runs a
     meta kernel per tensor and would be overwritten by the vanilla weights' slices anyway)."""
     from torch import nn
