@@ -158,14 +158,17 @@ class FreqBatchNorm2d(nn.Module):
     """Batch norm per frequency: ``high`` over the first channels, ``low`` over the rest.  ``from_bn`` keeps the
     kind of the norm it splits (``BatchNorm1d`` / ``2d`` / ``3d``), so it serves 1-D and 3-D maps too."""
 
-    def __init__(self, high: nn.Module | None, low: nn.Module | None) -> None:
+    def __init__(self, high: nn.Module | None, low: nn.Module | None, post: nn.Module | None = None) -> None:
         super().__init__()
         self.high = high
         self.low = low
+        self.post = post  # what runs on each part after its norm (timm's BatchNormAct2d: its drop, then its act)
 
     @classmethod
     def from_bn(cls, bn: nn.BatchNorm2d, channels: tuple[int, int]) -> FreqBatchNorm2d:
         h, l = channels
+        after = [m for m in (getattr(bn, "drop", None), getattr(bn, "act", None)) if isinstance(m, nn.Module)]
+        post = nn.Sequential(*after) if any(not isinstance(m, nn.Identity) for m in after) else None
 
         kind = type(bn) if type(bn) in (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d) else nn.BatchNorm2d
 
@@ -191,11 +194,15 @@ class FreqBatchNorm2d(nn.Module):
             new.train(bn.training)
             return new
 
-        return cls(part(slice(0, h), h), part(slice(h, None), l))
+        return cls(part(slice(0, h), h), part(slice(h, None), l), post)
 
     def forward(self, x: OctLike) -> OctLike:
         h, l = oct_parts(x)
-        return (None if h is None else self.high(h)), (None if l is None else self.low(l))  # type: ignore[misc]
+        h = None if h is None else self.high(h)  # type: ignore[misc]
+        l = None if l is None else self.low(l)  # type: ignore[misc]
+        if self.post is not None:
+            h, l = (None if h is None else self.post(h)), (None if l is None else self.post(l))
+        return h, l
 
 
 class FreqPReLU(nn.Module):

@@ -43,6 +43,20 @@ def _mro_names(module: nn.Module) -> list[str]:
     return [f"{c.__module__}.{c.__qualname__}" for c in type(module).__mro__]
 
 
+def module_rule(module: nn.Module) -> Rule | None:
+    """The rule of ``module``: that of its class or of its nearest registered base class.  Conversion rebuilds a
+    conv or a batch norm from its parameters alone (``splits_module``), so a subclass with a ``forward`` of its own
+    (timm's ``ScaledStdConv2d`` standardises its weight, ``Conv2dSame`` pads) is not that op: no rule (an
+    ``unknown`` leaf, priced by what FlopCounterMode counts and kept whole) unless its rule names the class."""
+    names = _mro_names(module)
+    r = match_module(names)
+    if r is None or not r.splits_module or names[0] in r.modules:
+        return r
+    base = next(c for c, n in zip(type(module).__mro__, names) if n in r.modules)
+    own = any(getattr(type(module), f, None) is not getattr(base, f, None) for f in ("forward", "_conv_forward"))
+    return None if own else r
+
+
 class OctTracer(fx.Tracer):
     """An FX tracer that keeps rule-covered modules and the user's ``leaf_modules`` (types or qualified
     names) as leaves; only ``is_leaf_module`` is overridden."""
@@ -322,7 +336,7 @@ def _to_opgraph(gm: fx.GraphModule, dtype: torch.dtype, map_rank: int = 4) -> Op
             outputs.extend(i.name for i in _tensor_inputs(n))
         elif n.op == "call_module":
             m = gm.get_submodule(n.target)
-            r = match_module(_mro_names(m))
+            r = module_rule(m)
             kind = r.kind if r else "unknown"
             target = _qualname(type(m))
             module = str(n.target)

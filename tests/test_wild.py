@@ -148,6 +148,60 @@ def test_convs_of_another_dimensionality_are_priced_by_their_rule_and_stay_vanil
     assert not a.plan.unpriced
 
 
+def test_subclass_with_its_own_forward_is_not_its_base_op():
+    """A conv or batch norm subclass with a forward of its own (timm's ScaledStdConv2d, Conv2dSame) is kept whole
+    as an unknown op, priced by what FlopCounterMode counts: never rebuilt as an octave conv or a per-frequency
+    batch norm from its parameters (which lost ScaledStdConv2d's gain and standardisation)."""
+    a = _net("own_forward").analyze(0.5)
+    kinds = {n.module: n.kind for n in a.plan.graph if n.module in ("std", "bn")}
+    assert kinds == {"std": "unknown", "bn": "unknown"}
+    octave = a.octify()
+    assert type(octave.get_submodule("std")).__name__ == "_StdConv"
+    assert type(octave.get_submodule("bn")).__name__ == "_ActBN"
+    assert a.unpriced_counts() == {"tests.wild._ActBN": 1}  # FlopCounterMode counts nothing for it: listed
+    assert a.plan.octave_layers()
+
+
+def test_timm_batchnorm_act_keeps_its_activation_per_frequency():
+    """timm's BatchNormAct2d (a BatchNorm2d subclass that runs ``drop`` and ``act`` after the norm) is a batch
+    norm whose parts each run its activation: the octave network keeps it."""
+    timm_layers = pytest.importorskip("timm.layers")
+    from torch import nn
+
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.stem = nn.Conv2d(3, 16, 3, 1, 1)
+            self.conv = nn.Conv2d(16, 16, 3, 1, 1)
+            self.bn = timm_layers.BatchNormAct2d(16, act_layer=nn.ReLU)
+            self.out = nn.Conv2d(16, 16, 3, 1, 1)
+
+        def forward(self, x):
+            return self.out(self.bn(self.conv(self.stem(x))))
+
+    torch.manual_seed(0)
+    net = Network(Net().eval(), input_size=16)
+    a0, a = net.analyze(0.0), net.analyze(0.5)
+    assert a.plan.splits[next(n.name for n in a.plan.graph if n.module == "bn")].split
+    octave = a.octify().eval()
+    bn = a.model.bn.eval()
+    h, l = torch.randn(1, 8, 16, 16), torch.randn(1, 8, 8, 8)
+    oh, ol = octave.get_submodule("bn")((h, l))
+    x = torch.cat([h, torch.nn.functional.interpolate(l, scale_factor=2.0)], 1)
+    assert torch.allclose(oh, bn(x)[:, :8]) and (ol >= 0).all() and (ol < 0).sum() == 0
+    x = torch.randn(a.captured.input_shape)
+    _, flops = _run(octave, x)
+    assert flops == 2 * a.total()["macs"]
+    assert sum(p.numel() for p in octave.parameters()) == a.total()["params"] == net.param_count
+    # priced as a batch norm and then an activation are: the same net with the two as modules of their own
+    plain = Net()
+    plain.bn = nn.Sequential(nn.BatchNorm2d(16), nn.ReLU())
+    twin = Network(plain.eval(), input_size=16)
+    for alpha, got in ((0.0, a0), (0.5, a)):
+        want, have = twin.analyze(alpha).total(), got.total()
+        assert all(want[k] == have[k] for k in ("macs", "params", "paper_flops", "fvcore_flops")), alpha
+
+
 @pytest.mark.parametrize("alpha", (0.0, 0.5))
 @pytest.mark.parametrize("name", list(WILD))
 def test_wild_saved_for_backward_is_exact_or_says_it_is_not(name, alpha):

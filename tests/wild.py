@@ -253,6 +253,44 @@ class SamePadding(nn.Module):
         return self.head(self.conv(self.reflect(self.same(x))))
 
 
+class _StdConv(nn.Conv2d):
+    """timm's ScaledStdConv2d in brief: a conv subclass whose forward standardises its weight and scales it by a
+    parameter of its own (an octave conv built from ``weight`` alone would lose both)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.gain = nn.Parameter(torch.ones(self.out_channels, 1, 1, 1))
+
+    def forward(self, x):
+        w = self.weight.reshape(1, self.out_channels, -1)
+        w = F.batch_norm(w, None, None, training=True, momentum=0.0).reshape_as(self.weight)
+        return F.conv2d(x, w * self.gain, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+
+class _ActBN(nn.BatchNorm2d):
+    """A batch norm subclass whose forward adds an activation (a per-frequency batch norm would drop it)."""
+
+    def forward(self, x):
+        return torch.relu(super().forward(x))
+
+
+class OwnForward(nn.Module):
+    """Conv and batch norm subclasses with a forward of their own: not the op their base class is."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = _stem()
+        self.std = _StdConv(16, 16, 3, 1, 1)
+        self.conv = nn.Conv2d(16, 16, 3, 1, 1)
+        self.bn = _ActBN(16)
+        self.out = nn.Conv2d(16, 16, 3, 1, 1)
+        self.head = _Head(16)
+
+    def forward(self, x):
+        x = self.stem(x)
+        return self.head(self.out(self.bn(self.conv(self.std(x)))))
+
+
 class OddSize(nn.Module):
     """SqueezeNet-like odd sizes: a 3×3 stride-2 max-pool without padding (32 → 15)."""
 
@@ -317,4 +355,5 @@ WILD: dict[str, tuple[type[nn.Module], int]] = {
     "odd_size": (OddSize, 32),
     "conv1d_conv3d": (Conv1d3d, 32),
     "unknown_op": (Unknown, 32),
+    "own_forward": (OwnForward, 32),
 }

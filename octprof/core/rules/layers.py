@@ -266,16 +266,26 @@ class Linear(Rule):
 @rule
 class BatchNorm(Rule):
     kind = "batch_norm"
-    modules = tuple(f"{NN}.batchnorm.BatchNorm{d}d" for d in (1, 2, 3))
+    # timm's BatchNormAct2d: a batch norm, then its ``drop`` and ``act`` modules (each part runs them after its norm)
+    modules = (*(f"{NN}.batchnorm.BatchNorm{d}d" for d in (1, 2, 3)), "timm.layers.norm_act.BatchNormAct2d")
     convert = "batch_norm"
     splits_module = True
 
     def module_attrs(self, m: Any) -> dict[str, Any]:
-        return {"affine": bool(getattr(m, "affine", True))}
+        act = getattr(m, "act", None)
+        return {"affine": bool(getattr(m, "affine", True)), "act": type(act).__name__ not in ("NoneType", "Identity")}
 
     def part_counts(self, node: OpNode, shape: Shape) -> dict[str, Any]:
         affine = node.attrs.get("affine", True)  # fvcore, eval mode: 2 per element with affine, else 1
-        return {"fvcore_flops": numel(shape) * (2 if affine else 1), "params": 2 * shape[1] if affine else 0}
+        return {
+            "fvcore_flops": numel(shape) * (2 if affine else 1),
+            "params": 2 * shape[1] if affine else 0,
+            # the activation inside, counted as the activation rule counts one: one per output in the paper's
+            "paper_flops": numel(shape) if node.attrs.get("act") else 0,
+        }
+
+    def saved_caveat(self, node: OpNode) -> str | None:
+        return "activation inside the batch norm" if node.attrs.get("act") else None
 
     def saved(self, node: OpNode, shape: Shape) -> Saved:
         return Saved(stat_elems=2 * shape[1])  # the input, the batch mean and inverse std per channel
