@@ -155,7 +155,8 @@ class LayerCost:
 
 
 def _layout(spec: OctConvSpec) -> LayerCost:
-    """Compute every row of ``spec``; raises OctprofError where the geometry does not allow an octave layer."""
+    """Compute every row of ``spec``; raises OctprofError where the geometry does not allow an octave layer.  A spec
+    runs this once, when it is built (it validates the geometry), and keeps the result for :func:`layer_cost`."""
     n, db, nd = spec.batch, spec.dtype_bytes, spec.dims
     ih, il = spec.in_split
     oh, ol = spec.out_split
@@ -334,4 +335,5 @@ _AXES = {1: ("length",), 2: ("height", "width"), 3: ("depth", "height", "width")
 
 def layer_cost(spec: OctConvSpec) -> LayerCost:
     """Closed-form cost of ``spec``: one row per enabled path and per glue op, integers throughout."""
-    return _layout(spec)
+    cost = getattr(spec, "_cost", None)  # computed when the spec was built
+    return cost if cost is not None else _layout(spec)

@@ -23,7 +23,7 @@ from octprof.core.layer_base import (
     split_channels,
 )
 from octprof.core.layer_paths import check_paths
-from octprof.core.layer_rows import layer_cost
+from octprof.core.layer_rows import _layout
 
 
 def _ntuple(name: str, value: Any, n: int, minimum: int) -> tuple[int, ...]:
@@ -110,6 +110,9 @@ class OctConvSpec:
             raise bad("temporal", self.temporal, f"only a 3-D map has a time axis to halve (dims={nd})")
         set_(self, "alpha_in", check_alpha("alpha_in", self.alpha_in))
         set_(self, "alpha_out", check_alpha("alpha_out", self.alpha_out))
+        # the channel splits, computed once (every check, path and row below reads them)
+        set_(self, "_in_split", split_channels(self.in_channels, self.alpha_in))
+        set_(self, "_out_split", split_channels(self.out_channels, self.alpha_out))
         strides = self.stride if isinstance(self.stride, (tuple, list)) else (self.stride,) * nd
         if len(strides) != nd or any(isinstance(s, bool) or s not in (1, 2) for s in strides):
             raise bad("stride", self.stride, "expected 1 or 2" + (f" (or one of them per axis, {nd} axes)"))
@@ -154,8 +157,8 @@ class OctConvSpec:
                         f"divisible by groups",
                     )
         check_paths(self)
-        # Geometry is validated by computing it once.
-        layer_cost(self)
+        # Geometry is validated by computing it once; :func:`layer_cost` returns what this computed.
+        set_(self, "_cost", _layout(self))
 
     @classmethod
     def nd(cls, in_channels: int, out_channels: int, kernel_size: Any, size: int | tuple[int, ...], **kw: Any):
@@ -178,11 +181,11 @@ class OctConvSpec:
 
     @property
     def in_split(self) -> Pair:
-        return split_channels(self.in_channels, self.alpha_in)
+        return self._in_split  # type: ignore[attr-defined]
 
     @property
     def out_split(self) -> Pair:
-        return split_channels(self.out_channels, self.alpha_out)
+        return self._out_split  # type: ignore[attr-defined]
 
     @property
     def spatial(self) -> Sizes:
