@@ -346,12 +346,19 @@ class Network:
         self.captured = capture(model, self.input_size, batch, dtype, leaf_modules=self.source.leaf_modules)
         self.param_count = sum(p.numel() for p in model.parameters())
         self._meta_gm: Any = None
+        self._meta_of: tuple[nn.Module, bool] | None = None  # (model, whether it is on the meta device)
+
+    def _on_meta(self) -> bool:
+        """Whether ``_model`` lives on the meta device: walked once per model object, not on every analysis."""
+        if self._meta_of is None or self._meta_of[0] is not self._model:
+            self._meta_of = (self._model, _on_meta(self._model))
+        return self._meta_of[1]
 
     @property
     def model(self) -> nn.Module:
         """The vanilla network as a real module (in eval mode): a network traced on the meta device (zoo,
         torchvision and timm names) is built for real, with initialised weights, when it is first asked for."""
-        if _on_meta(self._model):
+        if self._on_meta():
             self._model = self.source.create()
         return self._model
 
@@ -407,7 +414,7 @@ class Network:
                 refused.append((node, why))
             opts = replace(opts, refuse=tuple(refused), strict_patterns=False)
             the_plan = plan(graph, opts)
-        real = None if _on_meta(self._model) else self._model
+        real = None if self._on_meta() else self._model
         return Analysis(self.source, self.captured, the_plan, real, self.param_count)
 
 
