@@ -6,7 +6,7 @@ from typing import Any
 
 from octprof.core.graph import numel
 from octprof.core.plan import Plan
-from octprof.core.rules import OctaveLayer, TensorSplit, get_rule, merge_row
+from octprof.core.rules import OctaveLayer, TensorSplit, call_memo, get_rule, merge_row
 
 ROW_COUNTS: tuple[str, ...] = ("macs", "paper_flops", "fvcore_flops", "params", "act_elems")
 #: A network's totals, as ``network_table`` reports them, and those it also gives relative to α = 0 (``*_rel``).
@@ -28,6 +28,11 @@ def price(plan: Plan) -> list[dict[str, Any]]:
     ``paper_flops``, ``fvcore_flops``, ``params`` (each module's parameters counted once), ``act_elems``
     (elements of every tensor produced, octave intermediates included) and ``fmap_elems`` (elements of the op's
     output as the vanilla graph has it: the feature-map memory of Table 1)."""
+    with call_memo():
+        return _price(plan)
+
+
+def _price(plan: Plan) -> list[dict[str, Any]]:
     graph = plan.graph
     rows: list[dict[str, Any]] = []
     seen_params: set[str] = set()

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from octprof.core.errors import OctprofError, bad
 from octprof.core.graph import OpGraph, OpNode
 from octprof.core.layer import ODD_SIZES, PATHS, STRIDE_RULES, OctConvSpec, check_alpha, parse_paths
-from octprof.core.rules import OctaveLayer, TensorSplit, get_rule, octave_factors
+from octprof.core.rules import OctaveLayer, TensorSplit, call_memo, get_rule, octave_factors
 
 
 @dataclass(frozen=True)
@@ -275,6 +275,11 @@ def check_patterns(graph: OpGraph, options: PlanOptions) -> None:
 
 def plan(graph: OpGraph, options: PlanOptions) -> Plan:
     """Plan the split of every tensor of ``graph`` under ``options`` (see the module docstring)."""
+    with call_memo():
+        return _plan(graph, options)
+
+
+def _plan(graph: OpGraph, options: PlanOptions) -> Plan:
     if options.strict_patterns:
         check_patterns(graph, options)
     uf = _UF()

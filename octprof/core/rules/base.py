@@ -4,12 +4,38 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
 from octprof.core.graph import OpNode, Shape, numel
 from octprof.core.layer import OctConvSpec, layer_cost
+
+# -- memoisation within one call ----------------------------------------------------------------------------
+
+# what one plan() or price() call has computed once for its own use (see :func:`call_memo`); None outside one
+_CALL_MEMO: ContextVar[dict[str, dict[Any, Any]] | None] = ContextVar("octprof_call_memo", default=None)
+
+
+@contextmanager
+def call_memo() -> Iterator[None]:
+    """Within the block (one :func:`~octprof.core.plan.plan` or :func:`~octprof.core.netcost.price` call), pure
+    functions of α-dependent values remember their results (:func:`memo`): the text of every shape, the spec and
+    rows of every distinct octave layer.  Nothing outlives the block."""
+    token = _CALL_MEMO.set({})
+    try:
+        yield
+    finally:
+        _CALL_MEMO.reset(token)
+
+
+def memo(kind: str) -> dict[Any, Any] | None:
+    """The current call's memo for results of ``kind`` (a dict to read and fill), or None outside :func:`call_memo`."""
+    scope = _CALL_MEMO.get()
+    return None if scope is None else scope.setdefault(kind, {})
+
 
 # -- splits of one tensor ---------------------------------------------------------------------------------
 
@@ -54,8 +80,20 @@ class TensorSplit:
 
     def parts(self) -> list[tuple[str, Shape]]:
         """``[(part, shape)]``: ``[("", shape)]`` when vanilla, else the non-empty of high and low."""
+        return list(self._parts)
+
+    @property
+    def _parts(self) -> tuple[tuple[str, Shape], ...]:
+        # computed once per split (the split is frozen): pricing reads it for every op that reads or makes the map
+        parts = self.__dict__.get("_parts_once")
+        if parts is None:
+            parts = self._split_parts()
+            object.__setattr__(self, "_parts_once", parts)
+        return parts
+
+    def _split_parts(self) -> tuple[tuple[str, Shape], ...]:
         if not self.split or not self.is_map:
-            return [("", self.shape)]
+            return (("", self.shape),)
         n, c, *sp = self.shape
         # an octave lower: half of each octave axis, rounded up (odd sides exist only under the ``ceil`` policy)
         low_sp = tuple(sp) if self.is_vector else tuple(-(-d // f) for d, f in zip(sp, self.octave))
@@ -63,11 +101,11 @@ class TensorSplit:
         if self.high:
             out.append(("high", (n, self.high, *sp)))
         out.append(("low", (n, self.low, *low_sp)))
-        return out
+        return tuple(out)
 
     @property
     def elems(self) -> int:
-        return sum(math.prod(s) for _, s in self.parts())
+        return sum(math.prod(s) for _, s in self._parts)
 
     @property
     def alpha(self) -> float:
@@ -86,7 +124,15 @@ def octave_factors(dims: int, temporal: bool = False) -> tuple[int, ...]:
 
 
 def fmt_shape(shape: Shape | None) -> str:
-    return "" if shape is None else "×".join(str(d) for d in shape)
+    if shape is None:
+        return ""
+    texts = memo("shape text")
+    if texts is None:
+        return "×".join(map(str, shape))
+    text = texts.get(shape)
+    if text is None:
+        text = texts[shape] = "×".join(map(str, shape))
+    return text
 
 
 # -- reading an op's attributes (plain attribute reads: no torch here) ---------------------------------------
@@ -350,24 +396,31 @@ class OctaveLayer(Rule):
         return "gemm"
 
     def octave_cost(self, node: OpNode, spec: OctConvSpec) -> list[dict]:
-        """One row per path and glue op of the octave layer ``spec``, from the closed form."""
-        rows = [
-            cost_row(
-                node,
-                cr.path,
-                cr.in_shape,
-                cr.out_shape,
-                macs=cr.macs,
-                paper_flops=cr.paper_flops,
-                fvcore_flops=cr.fvcore_flops,
-                params=cr.params,
-                act_elems=cr.act_elems,
-                note=cr.note,
-            )
-            for cr in layer_cost(spec).rows
-        ]
-        rows[-1]["note"] += f"; alpha {spec.alpha_in:g}->{spec.alpha_out:g}"
-        return rows
+        """One row per path and glue op of the octave layer ``spec``, from the closed form (within one
+        :func:`call_memo`, computed once per distinct spec: only the op's ``layer`` and ``op`` differ)."""
+        done = memo("octave rows")
+        rows = done.get(spec) if done is not None else None
+        if rows is None:
+            rows = [
+                cost_row(
+                    node,
+                    cr.path,
+                    cr.in_shape,
+                    cr.out_shape,
+                    macs=cr.macs,
+                    paper_flops=cr.paper_flops,
+                    fvcore_flops=cr.fvcore_flops,
+                    params=cr.params,
+                    act_elems=cr.act_elems,
+                    note=cr.note,
+                )
+                for cr in layer_cost(spec).rows
+            ]
+            rows[-1]["note"] += f"; alpha {spec.alpha_in:g}->{spec.alpha_out:g}"
+            if done is not None:
+                done[spec] = rows
+        # fresh dicts every time (callers edit them), keys in cost_row's order
+        return [{**row, "layer": node.label, "op": node.kind} for row in rows]
 
 
 def get_rule(kind: str) -> Rule:

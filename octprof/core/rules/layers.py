@@ -18,6 +18,7 @@ from octprof.core.rules.base import (
     TensorSplit,
     cost_row,
     explicit_padding,
+    memo,
     ntuple,
     rule,
 )
@@ -106,11 +107,7 @@ class Conv(OctaveLayer):
         paths_for = getattr(options, "paths_for", None)
         if paths_for is not None:
             kw["paths"] = paths_for(node.module, cin, a["out_channels"], a["groups"], ins.low, out.low)
-        return OctConvSpec.nd(
-            cin,
-            a["out_channels"],
-            a["kernel_size"],
-            tuple(size),
+        kw.update(
             alpha_in=ins.alpha,
             alpha_out=out.alpha,
             stride=stride[0] if len(set(stride)) == 1 else stride,
@@ -122,8 +119,19 @@ class Conv(OctaveLayer):
             dtype_bytes=dtype_bytes,
             stride_rule=options.stride_rule,
             odd_size=options.odd_size,
-            **kw,
         )
+        args = (cin, a["out_channels"], a["kernel_size"], tuple(size))
+        # a spec is a pure function of its arguments: within one plan() call, identical layers (repeated blocks)
+        # share one spec, built (and validated) once; the key spells the arguments exactly (types included: 1, 1.0
+        # and True are different arguments to the checks)
+        built = memo("octave spec")
+        key = repr((args, kw))
+        spec = built.get(key) if built is not None else None
+        if spec is None:
+            spec = OctConvSpec.nd(*args, **kw)
+            if built is not None:
+                built[key] = spec
+        return spec
 
     @staticmethod
     def _check_fits(node: OpNode, options: Any) -> None:
