@@ -237,8 +237,44 @@ class _Facts:
         self.merging = [(n, r) for n, r in self.rules if r.flow in ("opaque", "merge", "chunk")]
         self.unpriced = [n.name for n, r in self.rules if r.unpriced(n)]
 
+        self.octave_ok = {n.name: r.octave_ok(n) for n, r in self.octave_layers}
+        self._octaves: dict[bool, tuple[dict[str, str], set[str]]] = {}
+        self._matches: dict[tuple[str | None, tuple[str, ...]], str | None] = {}
+        self.conv_patterns: set[str] = set()  # patterns known to match a convolution
+
     def find(self, name: str) -> str:
         return self.root.get(name, name)
+
+    def octaves(self, temporal: bool) -> tuple[dict[str, str], set[str]]:
+        """Under ``temporal`` (whether time is halved too): the maps with an odd size on a halved axis (name -> the
+        size, ``7x7``) and the per-element ops that cannot keep a half-size low part."""
+        found = self._octaves.get(temporal)
+        if found is None:
+            odd: dict[str, str] = {}
+            unhalvable: set[str] = set()
+            for n, r in self.rules:
+                if not n.is_map:
+                    continue
+                assert n.out_shape is not None
+                sp = n.out_shape[2:]
+                halved = [d for d, f in zip(sp, octave_factors(len(sp), temporal)) if f == 2]
+                if any(d != 1 for d in sp) and any(d % 2 for d in halved):
+                    odd[n.name] = "x".join(map(str, sp))
+                if (
+                    r.flow == "same"
+                    and self.map_inputs[n.name]
+                    and not r.halvable(n, octave_factors(n.map_rank - 2, temporal))
+                ):
+                    unhalvable.add(n.name)
+            found = self._octaves[temporal] = (odd, unhalvable)
+        return found
+
+    def matches(self, name: str | None, patterns: tuple[str, ...]) -> str | None:
+        """:func:`_matches`, remembered (a module name and patterns give one answer)."""
+        key = (name, tuple(patterns))
+        if key not in self._matches:
+            self._matches[key] = _matches(name, patterns)
+        return self._matches[key]
 
     @staticmethod
     def of(graph: OpGraph) -> _Facts:
@@ -312,7 +348,7 @@ class _Lows:
 
 def check_patterns(graph: OpGraph, options: PlanOptions) -> None:
     """Every vanilla / override / stride_pool pattern must name at least one conv of the graph."""
-    convs = _Facts.of(graph).convs
+    facts = _Facts.of(graph)
     for what, pats in (
         ("--vanilla", options.vanilla),
         ("alpha override", [p for p, _ in options.alpha_overrides]),
@@ -320,11 +356,14 @@ def check_patterns(graph: OpGraph, options: PlanOptions) -> None:
         ("--paths-for", [p for p, _ in options.paths_overrides]),
     ):
         for p in pats:
-            if not any(fnmatch.fnmatchcase(c, p) for c in convs):
+            if p in facts.conv_patterns:
+                continue
+            if not any(fnmatch.fnmatchcase(c, p) for c in facts.convs):
                 modules = graph.modules()
                 close = sorted(m for m in modules if fnmatch.fnmatchcase(m, p.split("*")[0] + "*"))[:3]
                 hint = f"modules look like {', '.join(close or sorted(modules)[:3])}"
                 raise bad(what, p, "the pattern matches no convolution of the model", hint)
+            facts.conv_patterns.add(p)
 
 
 def plan(graph: OpGraph, options: PlanOptions) -> Plan:
@@ -373,13 +412,12 @@ def _plan(graph: OpGraph, options: PlanOptions) -> Plan:
     chunks: dict[str, str] = {}  # split/chunk along channels -> its input
     merged_chunks: set[str] = set()  # ... whose pieces must all be vanilla: the input is merged before them
     piece_items: list[tuple[str, str, int, int]] = []  # (item node, chunk node, index, total channels)
+    odd, unhalvable = facts.octaves(options.temporal)
+    if options.odd_size != "vanilla":
+        odd = {}
     for n, r in facts.rules:
-        if n.is_map:
-            assert n.out_shape is not None
-            sp = n.out_shape[2:]
-            halved = [d for d, f in zip(sp, octave_factors(len(sp), options.temporal)) if f == 2]
-            if any(d != 1 for d in sp) and any(d % 2 for d in halved) and options.odd_size == "vanilla":
-                force(n.name, f"odd size {'x'.join(map(str, sp))}", "odd size")
+        if n.name in odd:
+            force(n.name, f"odd size {odd[n.name]}", "odd size")
         ins = map_inputs[n.name]
         if n.name in refused:
             for i in ins:
@@ -390,12 +428,7 @@ def _plan(graph: OpGraph, options: PlanOptions) -> Plan:
         if r.flow == "vanilla":
             for i in ins:
                 force(i, f"feeds {n.kind} {n.label}", "network output" if n.kind == "output" else "feeds a vanilla op")
-        elif (
-            r.flow == "same"
-            and n.is_map
-            and ins
-            and not r.halvable(n, octave_factors(n.map_rank - 2, options.temporal))
-        ):
+        elif n.name in unhalvable:
             force(n.name, f"{n.kind} {n.label} cannot keep a half-size low part", "pooling geometry")
         elif r.flow == "gpool":
             if not (n.is_map and r.is_global(n)):
@@ -414,13 +447,13 @@ def _plan(graph: OpGraph, options: PlanOptions) -> Plan:
             else:
                 cat_of.setdefault(find(n.name), []).append(n.name)
         elif isinstance(r, OctaveLayer) and n.is_map:
-            if not r.octave_ok(n):
+            if not facts.octave_ok[n.name]:
                 cat, why = r.why_not_octave(n)
                 force(n.name, f"conv {n.label} cannot be an octave layer: {why}", cat)
                 for i in ins:
                     force(i, f"feeds conv {n.label} that cannot be an octave layer: {why}", cat)
                 continue
-            pat = _matches(n.module, options.vanilla)
+            pat = facts.matches(n.module, options.vanilla)
             if pat:
                 force(n.name, f"conv {n.label} matches vanilla pattern {pat!r}", "preset")
             if options.stem_vanilla and ins and find(ins[0]) in facts.input_roots:
@@ -524,8 +557,8 @@ def _plan(graph: OpGraph, options: PlanOptions) -> Plan:
                 if (
                     options.alpha > 0
                     and stride == 2
-                    and r.octave_ok(n)
-                    and _matches(n.module, options.stride_pool)
+                    and facts.octave_ok[n.name]
+                    and facts.matches(n.module, options.stride_pool)
                     and options.stride_rule == "pool"
                 ):
                     try:
