@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -16,7 +17,7 @@ from octprof.core.layer import OctConvSpec, layer_cost
 # -- memoisation within one call ----------------------------------------------------------------------------
 
 # what one plan() or price() call has computed once for its own use (see :func:`call_memo`); None outside one
-_CALL_MEMO: ContextVar[dict[str, dict[Any, Any]] | None] = ContextVar("octprof_call_memo", default=None)
+_CALL_MEMO: ContextVar[defaultdict[str, dict[Any, Any]] | None] = ContextVar("octprof_call_memo", default=None)
 
 
 @contextmanager
@@ -24,7 +25,7 @@ def call_memo() -> Iterator[None]:
     """Within the block (one :func:`~octprof.core.plan.plan` or :func:`~octprof.core.netcost.price` call), pure
     functions of α-dependent values remember their results (:func:`memo`): the text of every shape, the spec and
     rows of every distinct octave layer.  Nothing outlives the block."""
-    token = _CALL_MEMO.set({})
+    token = _CALL_MEMO.set(defaultdict(dict))
     try:
         yield
     finally:
@@ -34,7 +35,7 @@ def call_memo() -> Iterator[None]:
 def memo(kind: str) -> dict[Any, Any] | None:
     """The current call's memo for results of ``kind`` (a dict to read and fill), or None outside :func:`call_memo`."""
     scope = _CALL_MEMO.get()
-    return None if scope is None else scope.setdefault(kind, {})
+    return None if scope is None else scope[kind]
 
 
 # -- splits of one tensor ---------------------------------------------------------------------------------
@@ -124,15 +125,7 @@ def octave_factors(dims: int, temporal: bool = False) -> tuple[int, ...]:
 
 
 def fmt_shape(shape: Shape | None) -> str:
-    if shape is None:
-        return ""
-    texts = memo("shape text")
-    if texts is None:
-        return "×".join(map(str, shape))
-    text = texts.get(shape)
-    if text is None:
-        text = texts[shape] = "×".join(map(str, shape))
-    return text
+    return "" if shape is None else "×".join(map(str, shape))
 
 
 # -- reading an op's attributes (plain attribute reads: no torch here) ---------------------------------------
@@ -182,12 +175,22 @@ def explicit_padding(padding: Any, kernel_size: Any, dilation: Any, n: int = 2) 
 
 
 def cost_row(node: OpNode, path: str, in_shape: Shape | None, out_shape: Shape | None, **counts: Any) -> dict:
+    texts = memo("shape text")
+    if texts is None:
+        in_text, out_text = fmt_shape(in_shape), fmt_shape(out_shape)
+    else:  # within one price() call: each shape's text formatted once
+        in_text = texts.get(in_shape) if in_shape is not None else ""
+        if in_text is None:
+            in_text = texts[in_shape] = fmt_shape(in_shape)
+        out_text = texts.get(out_shape) if out_shape is not None else ""
+        if out_text is None:
+            out_text = texts[out_shape] = fmt_shape(out_shape)
     row = {
         "layer": node.label,
         "op": node.kind,
         "path": path,
-        "in_shape": fmt_shape(in_shape),
-        "out_shape": fmt_shape(out_shape),
+        "in_shape": in_text,
+        "out_shape": out_text,
         "macs": 0,
         "paper_flops": 0,
         "fvcore_flops": 0,
