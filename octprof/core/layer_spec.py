@@ -16,11 +16,11 @@ from octprof.core.layer_base import (
     STRIDE_RULES,
     Pair,
     Sizes,
+    _split,
     check_alpha,
     check_positive,
     half,
     parse_paths,
-    split_channels,
 )
 from octprof.core.layer_paths import check_paths
 from octprof.core.layer_rows import _layout
@@ -111,8 +111,8 @@ class OctConvSpec:
         set_(self, "alpha_in", check_alpha("alpha_in", self.alpha_in))
         set_(self, "alpha_out", check_alpha("alpha_out", self.alpha_out))
         # the channel splits, computed once (every check, path and row below reads them)
-        set_(self, "_in_split", split_channels(self.in_channels, self.alpha_in))
-        set_(self, "_out_split", split_channels(self.out_channels, self.alpha_out))
+        set_(self, "_in_split", _split(self.in_channels, self.alpha_in))
+        set_(self, "_out_split", _split(self.out_channels, self.alpha_out))
         strides = self.stride if isinstance(self.stride, (tuple, list)) else (self.stride,) * nd
         if len(strides) != nd or any(isinstance(s, bool) or s not in (1, 2) for s in strides):
             raise bad("stride", self.stride, "expected 1 or 2" + (f" (or one of them per axis, {nd} axes)"))
