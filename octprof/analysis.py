@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from functools import cached_property
+from operator import itemgetter
 from typing import Any
 
 import torch
@@ -80,7 +81,7 @@ class Analysis:
     @cached_property
     def rows(self) -> list[dict[str, Any]]:
         rows = price(self.plan)
-        counted = sum(r["params"] for r in rows)
+        counted = sum(map(itemgetter("params"), rows))
         expected = None if self.param_count is None else self.param_count - self.ablated_params()
         if expected is not None and counted != expected:
             # never silent: parameters no op's rule accounted for (or counted twice) get a row of their own

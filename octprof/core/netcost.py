@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import Any
 
 from octprof.core.graph import OpGraph, OpNode, numel
@@ -120,6 +121,6 @@ def _price(plan: Plan) -> list[dict[str, Any]]:
 
 
 def totals(rows: list[dict[str, Any]]) -> dict[str, int]:
-    out = {k: sum(r[k] for r in rows) for k in (*ROW_COUNTS, "fmap_elems")}
+    out = {k: sum(map(itemgetter(k), rows)) for k in (*ROW_COUNTS, "fmap_elems")}
     out["flops"] = 2 * out["macs"]
     return out

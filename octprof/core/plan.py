@@ -22,6 +22,7 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from octprof.core.errors import OctprofError, bad
 from octprof.core.graph import OpGraph, OpNode, Shape
@@ -241,6 +242,7 @@ class _Facts:
         self._octaves: dict[bool, tuple[dict[str, str], set[str]]] = {}
         self._matches: dict[tuple[str | None, tuple[str, ...]], str | None] = {}
         self.conv_patterns: set[str] = set()  # patterns known to match a convolution
+        self.layers: dict[Any, Any] = {}  # what octave layers' rules find of their node alone (OctaveLayer.spec)
 
     def find(self, name: str) -> str:
         return self.root.get(name, name)
@@ -562,7 +564,7 @@ def _plan(graph: OpGraph, options: PlanOptions) -> Plan:
                     and options.stride_rule == "pool"
                 ):
                     try:
-                        spec = r.spec(n, sin, sout, options, graph.dtype_bytes)
+                        spec = r.spec(n, sin, sout, options, graph.dtype_bytes, facts.layers)
                         convs[n.name] = ConvPlan(n.name, "octave", spec)
                         continue
                     except OctprofError:
@@ -572,7 +574,7 @@ def _plan(graph: OpGraph, options: PlanOptions) -> Plan:
                 convs[n.name] = ConvPlan(n.name, "vector")
             else:
                 try:
-                    spec = r.spec(n, sin, sout, options, graph.dtype_bytes)
+                    spec = r.spec(n, sin, sout, options, graph.dtype_bytes, facts.layers)
                     convs[n.name] = ConvPlan(n.name, "octave", spec)
                 except OctprofError as e:
                     why = f"conv {n.label} cannot be an octave layer here: {e}"

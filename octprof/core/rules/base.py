@@ -388,8 +388,17 @@ class OctaveLayer(Rule):
     def depthwise(self, node: OpNode) -> bool:
         raise NotImplementedError
 
-    def spec(self, node: OpNode, ins: TensorSplit, out: TensorSplit, options: Any, dtype_bytes: int) -> OctConvSpec:
-        """The octave layer's spec; ``options``: the plan's options (``stride_rule``, ``odd_size``)."""
+    def spec(
+        self,
+        node: OpNode,
+        ins: TensorSplit,
+        out: TensorSplit,
+        options: Any,
+        dtype_bytes: int,
+        layers: dict[Any, Any] | None = None,
+    ) -> OctConvSpec:
+        """The octave layer's spec; ``options``: the plan's options (``stride_rule``, ``odd_size``).  ``layers``: a
+        dict the planner keeps with the graph, where the rule may keep what it finds of the node alone (no split)."""
         raise NotImplementedError
 
     def vanilla_cost(self, node: OpNode) -> dict:
