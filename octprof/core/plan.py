@@ -196,9 +196,11 @@ def _map_inputs(graph: OpGraph, node: OpNode) -> list[str]:
 
 
 class _Facts:
-    """What planning reads of a graph that neither α nor any option changes, found once per graph (a graph is not
-    changed once built; it keeps this in :attr:`OpGraph.derived`): every node's rule and map inputs, the classes of
-    tensors that must share one split, the convolutions' names, the ops nothing prices."""
+    """What planning reads of a graph that α does not change, found once per graph (a graph is not changed once
+    built; it keeps this in :attr:`OpGraph.derived`): every node's rule and map inputs, the classes of tensors that
+    must share one split, the convolutions and whether each can be an octave layer, the ops nothing prices; and, on
+    first use, per temporal setting the odd-size maps and the ops that cannot halve, the patterns that match a
+    conv, and the convs' spec arguments (``layers``, kept by their rule)."""
 
     def __init__(self, graph: OpGraph) -> None:
         self.rules: list[tuple[OpNode, Rule]] = [(n, get_rule(n.kind)) for n in graph]
@@ -237,7 +239,6 @@ class _Facts:
         # ops that merge their split inputs (chunks: unless their pieces stay split)
         self.merging = [(n, r) for n, r in self.rules if r.flow in ("opaque", "merge", "chunk")]
         self.unpriced = [n.name for n, r in self.rules if r.unpriced(n)]
-
         self.octave_ok = {n.name: r.octave_ok(n) for n, r in self.octave_layers}
         self._octaves: dict[bool, tuple[dict[str, str], set[str]]] = {}
         self._matches: dict[tuple[str | None, tuple[str, ...]], str | None] = {}
