@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from functools import cached_property
+from operator import itemgetter
 from typing import Any
 
 import torch
@@ -80,7 +81,7 @@ class Analysis:
     @cached_property
     def rows(self) -> list[dict[str, Any]]:
         rows = price(self.plan)
-        counted = sum(r["params"] for r in rows)
+        counted = sum(map(itemgetter("params"), rows))
         expected = None if self.param_count is None else self.param_count - self.ablated_params()
         if expected is not None and counted != expected:
             # never silent: parameters no op's rule accounted for (or counted twice) get a row of their own
@@ -346,12 +347,19 @@ class Network:
         self.captured = capture(model, self.input_size, batch, dtype, leaf_modules=self.source.leaf_modules)
         self.param_count = sum(p.numel() for p in model.parameters())
         self._meta_gm: Any = None
+        self._meta_of: tuple[nn.Module, bool] | None = None  # (model, whether it is on the meta device)
+
+    def _on_meta(self) -> bool:
+        """Whether ``_model`` lives on the meta device: walked once per model object, not on every analysis."""
+        if self._meta_of is None or self._meta_of[0] is not self._model:
+            self._meta_of = (self._model, _on_meta(self._model))
+        return self._meta_of[1]
 
     @property
     def model(self) -> nn.Module:
         """The vanilla network as a real module (in eval mode): a network traced on the meta device (zoo,
         torchvision and timm names) is built for real, with initialised weights, when it is first asked for."""
-        if _on_meta(self._model):
+        if self._on_meta():
             self._model = self.source.create()
         return self._model
 
@@ -407,7 +415,7 @@ class Network:
                 refused.append((node, why))
             opts = replace(opts, refuse=tuple(refused), strict_patterns=False)
             the_plan = plan(graph, opts)
-        real = None if _on_meta(self._model) else self._model
+        real = None if self._on_meta() else self._model
         return Analysis(self.source, self.captured, the_plan, real, self.param_count)
 
 

@@ -66,6 +66,9 @@ class OpGraph:
             for i in n.inputs:
                 if i in self.users:
                     self.users[i].append(n.name)
+        # what planning and pricing derive from the graph alone (no α, no option), computed once by whoever needs it:
+        # a graph is not changed once built
+        self.derived: dict[str, Any] = {}
 
     def __getitem__(self, name: str) -> OpNode:
         return self.by_name[name]

@@ -38,7 +38,11 @@ def check_positive(name: str, value: Any, minimum: int = 1) -> int:
 def split_channels(channels: int, alpha: float) -> Pair:
     """``(high, low)`` channels of a ``channels``-wide map split at ``alpha``: low = int(α·C)."""
     check_positive("channels", channels, 0)
-    alpha = check_alpha("alpha", alpha)
+    return _split(channels, check_alpha("alpha", alpha))
+
+
+def _split(channels: int, alpha: float) -> Pair:
+    """:func:`split_channels` of values already checked."""
     low = int(alpha * channels)
     return channels - low, low
 
@@ -56,6 +60,8 @@ def half(size: int, odd_size: str) -> int:
 
 def parse_paths(value: Any) -> tuple[str, ...]:
     """A set of paths (a comma-separated string or an iterable of names) as a tuple in canonical order."""
+    if isinstance(value, tuple) and value == PATHS:  # the default (a spec's own paths, once parsed)
+        return PATHS
     names = value.split(",") if isinstance(value, str) else value
     try:
         names = [str(n).strip().lower() for n in names]

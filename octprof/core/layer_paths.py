@@ -27,8 +27,6 @@ def check_paths(spec: OctConvSpec) -> None:
     on = {p: ok and p in spec.paths for p, ok in _available(spec).items()}  # type: ignore[operator]
     ih, il = spec.in_split
     oh, ol = spec.out_split
-    text = ",".join(spec.paths)  # type: ignore[arg-type]
-    alphas = f"alpha_in={spec.alpha_in}, alpha_out={spec.alpha_out}"
     for present, part, readers in (
         (ih, "high input", ("h2h", "h2l")),
         (il, "low input", ("l2h", "l2l")),
@@ -38,9 +36,10 @@ def check_paths(spec: OctConvSpec) -> None:
         if present and not any(on[p] for p in readers):
             usable = [p for p in readers if _available(spec)[p]]
             verb = "read" if "input" in part else "fed"
+            alphas = f"alpha_in={spec.alpha_in}, alpha_out={spec.alpha_out}"
             raise bad(
                 "paths",
-                text,
+                ",".join(spec.paths),  # type: ignore[arg-type]
                 f"the {part} ({alphas}{', depthwise' if spec.depthwise else ''}) is {verb} by no kept path; "
                 f"keep {' or '.join(usable)}",
             )

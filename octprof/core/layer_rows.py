@@ -155,15 +155,15 @@ class LayerCost:
 
 
 def _layout(spec: OctConvSpec) -> LayerCost:
-    """Compute every row of ``spec``; raises OctprofError where the geometry does not allow an octave layer."""
+    """Compute every row of ``spec``; raises OctprofError where the geometry does not allow an octave layer.  A spec
+    runs this once, when it is built (it validates the geometry), and keeps the result for :func:`layer_cost`."""
     n, db, nd = spec.batch, spec.dtype_bytes, spec.dims
     ih, il = spec.in_split
     oh, ol = spec.out_split
     k, pad, dil = spec.kernel_size, spec.padding, spec.dilation
-    ceil = spec.odd_size == "ceil"
+    odd_size = spec.odd_size
+    ceil = odd_size == "ceil"
     geo = geometry(spec)
-    size_text = _x(spec.spatial)
-    axes = {1: "an even length", 2: "even height and width", 3: "even depth, height and width"}
 
     paths = conv_paths(spec)
     en = {p: p in paths for p in PATHS}
@@ -172,10 +172,10 @@ def _layout(spec: OctConvSpec) -> LayerCost:
         odd = [i for i, (x, f) in enumerate(zip(sizes, factors)) if f == 2 and x % 2]
         if odd and not ceil:
             pooled = [i for i, f in enumerate(factors) if f == 2]
-            need = axes[nd] if len(pooled) == nd else "an even " + " and ".join(_AXES[nd][i] for i in pooled)
+            need = _EVEN[nd] if len(pooled) == nd else "an even " + " and ".join(_AXES[nd][i] for i in pooled)
             raise bad(
                 "size",
-                size_text,
+                _x(spec.spatial),
                 f"{what} is {_x(sizes)}; {why} needs {need}",
                 "odd_size='ceil' (--odd-size ceil) pools with ceil mode",
             )
@@ -186,43 +186,47 @@ def _layout(spec: OctConvSpec) -> LayerCost:
         if all(f == 1 for f in factors):
             return sizes
         kernel = _x(factors) if nd > 1 else "2-wide"
-        need_even(f"the {note.split(' (')[0]} map", sizes, factors, f"{kernel} average pooling")
-        out = tuple(half(x, spec.odd_size) if f == 2 else x for x, f in zip(sizes, factors))
+        if not ceil and any(f == 2 and x % 2 for x, f in zip(sizes, factors)):
+            need_even(f"the {note.split(' (')[0]} map", sizes, factors, f"{kernel} average pooling")
+        out = tuple(half(x, odd_size) if f == 2 else x for x, f in zip(sizes, factors))
         vol = math.prod(factors)
+        out_elems = n * c * math.prod(out)
         rows.append(
             CostRow(
                 "pool",
                 note if nd == 2 and not ceil else f"{note}, {kernel}" + (" ceil mode" if ceil else ""),
                 (n, c, *sizes),
                 (n, c, *out),
-                paper_flops=n * c * math.prod(out) * vol,
+                paper_flops=out_elems * vol,
                 in_elems=n * c * math.prod(sizes),
-                act_elems=n * c * math.prod(out),
+                act_elems=out_elems,
                 dtype_bytes=db,
             )
         )
         return out
 
+    conv_text = f"{_x(k)} conv" if nd > 1 else f"kernel {k[0]} conv"
+    kernel_volume = math.prod(k)
+
     def conv_row(path: str, cin: int, cout: int, sizes: Sizes, groups: int, has_bias: bool) -> Sizes:
         stride = geo.stride[path]
-        out = tuple(conv_output_size(*a) for a in zip(sizes, k, pad, dil, stride))
+        out = tuple(map(conv_output_size, sizes, k, pad, dil, stride))
         if min(out) < 1:
             raise bad(
                 "size",
-                size_text,
+                _x(spec.spatial),
                 f"path {path} sees a {_x(sizes)} map, too small for kernel {_x(k)} "
                 f"(padding {_x(pad)}, dilation {_x(dil)})",
             )
-        weights = cout * (cin // groups) * math.prod(k)
-        elems = n * cout * math.prod(out)
-        macs = n * weights * math.prod(out)
+        weights = cout * (cin // groups) * kernel_volume
+        out_volume = math.prod(out)
+        elems = n * cout * out_volume
+        macs = n * weights * out_volume
         st = stride[0] if len(set(stride)) == 1 else _x(stride)
         rows.append(
             CostRow(
                 path,
-                (f"{_x(k)} conv" if nd > 1 else f"kernel {k[0]} conv")
-                + f", stride {st}"
-                + (f", groups {groups}" if groups > 1 else ""),
+                f"{conv_text}, stride {st}" + (f", groups {groups}" if groups > 1 else ""),
                 (n, cin, *sizes),
                 (n, cout, *out),
                 macs=macs,
@@ -318,7 +322,7 @@ def _layout(spec: OctConvSpec) -> LayerCost:
         if lout != expect or (not ceil and any(r == 2 and x % 2 for x, r in zip(hout, spec.octave))):
             raise bad(
                 "size",
-                size_text,
+                _x(spec.spatial),
                 f"the low output ({_x(lout)}) is not half the high output ({_x(hout)})",
             )
     return LayerCost(
@@ -330,8 +334,10 @@ def _layout(spec: OctConvSpec) -> LayerCost:
 
 
 _AXES = {1: ("length",), 2: ("height", "width"), 3: ("depth", "height", "width")}
+_EVEN = {1: "an even length", 2: "even height and width", 3: "even depth, height and width"}
 
 
 def layer_cost(spec: OctConvSpec) -> LayerCost:
     """Closed-form cost of ``spec``: one row per enabled path and per glue op, integers throughout."""
-    return _layout(spec)
+    cost = getattr(spec, "_cost", None)  # computed when the spec was built
+    return cost if cost is not None else _layout(spec)

@@ -16,14 +16,14 @@ from octprof.core.layer_base import (
     STRIDE_RULES,
     Pair,
     Sizes,
+    _split,
     check_alpha,
     check_positive,
     half,
     parse_paths,
-    split_channels,
 )
 from octprof.core.layer_paths import check_paths
-from octprof.core.layer_rows import layer_cost
+from octprof.core.layer_rows import _layout
 
 
 def _ntuple(name: str, value: Any, n: int, minimum: int) -> tuple[int, ...]:
@@ -84,6 +84,11 @@ class OctConvSpec:
     odd_size: str = "vanilla"
 
     def __post_init__(self) -> None:
+        self._check_fields()
+        self._check_split()
+
+    def _check_fields(self) -> None:
+        """Check every field on its own and bring it to normal form (tuples per axis, float α, canonical paths)."""
         set_ = object.__setattr__
         if isinstance(self.dims, bool) or self.dims not in DIMS:
             raise bad("dims", self.dims, "expected 1, 2 or 3")
@@ -133,6 +138,14 @@ class OctConvSpec:
         for name in ("in_channels", "out_channels"):
             if getattr(self, name) % self.groups:
                 raise bad("groups", self.groups, f"expected a divisor of {name}={getattr(self, name)}")
+
+    def _check_split(self) -> None:
+        """The channel splits, and what they can make impossible: groups on a path, a depthwise layer's split, the
+        kept paths, the geometry (computed once: :func:`layer_cost` returns it)."""
+        set_ = object.__setattr__
+        # the channel splits, computed once (every check, path and row below reads them)
+        set_(self, "_in_split", _split(self.in_channels, self.alpha_in))
+        set_(self, "_out_split", _split(self.out_channels, self.alpha_out))
         if self.depthwise:
             if self.in_split[1] != self.out_split[1]:
                 raise bad(
@@ -154,8 +167,21 @@ class OctConvSpec:
                         f"divisible by groups",
                     )
         check_paths(self)
-        # Geometry is validated by computing it once.
-        layer_cost(self)
+        # Geometry is validated by computing it once; :func:`layer_cost` returns what this computed.
+        set_(self, "_cost", _layout(self))
+
+    def split_at(self, alpha_in: float, alpha_out: float, paths: Any = PATHS) -> OctConvSpec:
+        """This layer at another split: ``replace(self, alpha_in=..., alpha_out=..., paths=...)``, which checks again
+        only what the change can break (the two α, the paths, then the split itself and the geometry): every other
+        field is the same, checked when this spec was built."""
+        spec = object.__new__(type(self))
+        spec.__dict__.update(self.__dict__)
+        set_ = object.__setattr__
+        set_(spec, "alpha_in", check_alpha("alpha_in", alpha_in))
+        set_(spec, "alpha_out", check_alpha("alpha_out", alpha_out))
+        set_(spec, "paths", parse_paths(paths))
+        spec._check_split()
+        return spec
 
     @classmethod
     def nd(cls, in_channels: int, out_channels: int, kernel_size: Any, size: int | tuple[int, ...], **kw: Any):
@@ -178,11 +204,11 @@ class OctConvSpec:
 
     @property
     def in_split(self) -> Pair:
-        return split_channels(self.in_channels, self.alpha_in)
+        return self._in_split  # type: ignore[attr-defined]
 
     @property
     def out_split(self) -> Pair:
-        return split_channels(self.out_channels, self.alpha_out)
+        return self._out_split  # type: ignore[attr-defined]
 
     @property
     def spatial(self) -> Sizes:

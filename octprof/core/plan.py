@@ -22,11 +22,12 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from octprof.core.errors import OctprofError, bad
-from octprof.core.graph import OpGraph, OpNode
+from octprof.core.graph import OpGraph, OpNode, Shape
 from octprof.core.layer import ODD_SIZES, PATHS, STRIDE_RULES, OctConvSpec, check_alpha, parse_paths
-from octprof.core.rules import OctaveLayer, TensorSplit, get_rule, octave_factors
+from octprof.core.rules import OctaveLayer, Rule, TensorSplit, call_memo, get_rule, octave_factors
 
 
 @dataclass(frozen=True)
@@ -194,6 +195,98 @@ def _map_inputs(graph: OpGraph, node: OpNode) -> list[str]:
     return [i for i, s in zip(node.inputs, node.in_shapes) if graph[i].is_map and len(s) == graph[i].map_rank]
 
 
+class _Facts:
+    """What planning reads of a graph that α does not change, found once per graph (a graph is not changed once
+    built; it keeps this in :attr:`OpGraph.derived`): every node's rule and map inputs, the classes of tensors that
+    must share one split, the convolutions and whether each can be an octave layer, the ops nothing prices; and, on
+    first use, per temporal setting the odd-size maps and the ops that cannot halve, the patterns that match a
+    conv, and the convs' spec arguments (``layers``, kept by their rule)."""
+
+    def __init__(self, graph: OpGraph) -> None:
+        self.rules: list[tuple[OpNode, Rule]] = [(n, get_rule(n.kind)) for n in graph]
+        self.maps = [n for n in graph if n.is_map]
+        self.map_inputs = {n.name: _map_inputs(graph, n) for n in graph}
+        uf = _UF()
+        for n in self.maps:
+            uf.find(n.name)
+        for n, r in self.rules:
+            if not n.is_map:
+                continue
+            if r.flow == "same":
+                assert n.out_shape is not None
+                for i in self.map_inputs[n.name]:
+                    if graph[i].kind == "constant":  # a parameter stays one tensor; the convert step slices it
+                        continue
+                    if graph[i].out_shape[1] == n.out_shape[1]:  # type: ignore[index]
+                        uf.union(n.name, i)
+            elif isinstance(r, OctaveLayer) and r.octave_ok(n) and r.depthwise(n):
+                uf.union(n.name, n.inputs[0])
+        # no union follows: every tensor's class, once (a name the union-find never saw is its own class)
+        self.root = {x: uf.find(x) for x in list(uf.parent)}
+        self.members: dict[str, list[str]] = {}
+        for n in self.maps:
+            self.members.setdefault(self.root[n.name], []).append(n.name)
+        # classes of vectors only (every spatial size 1)
+        self.vectors = {
+            root
+            for root, names in self.members.items()
+            if all(all(d == 1 for d in graph[m].out_shape[2:]) for m in names)  # type: ignore[index]
+        }
+        self.input_roots = {self.find(p) for p in graph.inputs}
+        self.convs = [n.module or n.name for n, r in self.rules if isinstance(r, OctaveLayer)]
+        # the maps made by convs, which the plan makes octave layers or keeps vanilla
+        self.octave_layers = [(n, r) for n, r in self.rules if isinstance(r, OctaveLayer) and n.is_map]
+        # ops that merge their split inputs (chunks: unless their pieces stay split)
+        self.merging = [(n, r) for n, r in self.rules if r.flow in ("opaque", "merge", "chunk")]
+        self.unpriced = [n.name for n, r in self.rules if r.unpriced(n)]
+        self.octave_ok = {n.name: r.octave_ok(n) for n, r in self.octave_layers}
+        self._octaves: dict[bool, tuple[dict[str, str], set[str]]] = {}
+        self._matches: dict[tuple[str | None, tuple[str, ...]], str | None] = {}
+        self.conv_patterns: set[str] = set()  # patterns known to match a convolution
+        self.layers: dict[Any, Any] = {}  # what octave layers' rules find of their node alone (OctaveLayer.spec)
+
+    def find(self, name: str) -> str:
+        return self.root.get(name, name)
+
+    def octaves(self, temporal: bool) -> tuple[dict[str, str], set[str]]:
+        """Under ``temporal`` (whether time is halved too): the maps with an odd size on a halved axis (name -> the
+        size, ``7x7``) and the per-element ops that cannot keep a half-size low part."""
+        found = self._octaves.get(temporal)
+        if found is None:
+            odd: dict[str, str] = {}
+            unhalvable: set[str] = set()
+            for n, r in self.rules:
+                if not n.is_map:
+                    continue
+                assert n.out_shape is not None
+                sp = n.out_shape[2:]
+                halved = [d for d, f in zip(sp, octave_factors(len(sp), temporal)) if f == 2]
+                if any(d != 1 for d in sp) and any(d % 2 for d in halved):
+                    odd[n.name] = "x".join(map(str, sp))
+                if (
+                    r.flow == "same"
+                    and self.map_inputs[n.name]
+                    and not r.halvable(n, octave_factors(n.map_rank - 2, temporal))
+                ):
+                    unhalvable.add(n.name)
+            found = self._octaves[temporal] = (odd, unhalvable)
+        return found
+
+    def matches(self, name: str | None, patterns: tuple[str, ...]) -> str | None:
+        """:func:`_matches`, remembered (a module name and patterns give one answer)."""
+        key = (name, tuple(patterns))
+        if key not in self._matches:
+            self._matches[key] = _matches(name, patterns)
+        return self._matches[key]
+
+    @staticmethod
+    def of(graph: OpGraph) -> _Facts:
+        facts = graph.derived.get("plan")
+        if facts is None:
+            facts = graph.derived["plan"] = _Facts(graph)
+        return facts
+
+
 class _Lows:
     """Low channels of every class: from α for conv-produced classes, summed over a concatenation's inputs,
     kept through global pooling; two concatenations that disagree make their class vanilla."""
@@ -201,7 +294,7 @@ class _Lows:
     def __init__(
         self,
         graph: OpGraph,
-        uf: _UF,
+        facts: _Facts,
         members: dict[str, list[str]],
         forced: dict[str, str],
         cat_of: dict[str, list[str]],
@@ -209,7 +302,7 @@ class _Lows:
         alpha_of: dict[str, float],
         force: Callable[[str, str], bool],
     ) -> None:
-        self.graph, self.uf, self.members, self.forced = graph, uf, members, forced
+        self.graph, self.facts, self.members, self.forced = graph, facts, members, forced
         self.cat_of, self.gpool_of, self.alpha_of, self.force = cat_of, gpool_of, alpha_of, force
         self.piece_of: dict[str, tuple[str, int, int]] = {}  # piece class -> (chunk input, piece channels, total)
         self.low_of: dict[str, int] = {}
@@ -227,16 +320,16 @@ class _Lows:
         if root in self.forced or root in self.visiting:
             return 0
         self.visiting.add(root)
-        graph, uf = self.graph, self.uf
+        graph, find, map_inputs = self.graph, self.facts.find, self.facts.map_inputs
         c = graph[self.members[root][0]].out_shape[1]  # type: ignore[index]
         if root in self.cat_of:
-            sums = {sum(self.get(uf.find(i)) for i in _map_inputs(graph, graph[cat])) for cat in self.cat_of[root]}
+            sums = {sum(self.get(find(i)) for i in map_inputs[cat]) for cat in self.cat_of[root]}
             low = sums.pop() if len(sums) == 1 else -1
         elif root in self.gpool_of:
-            low = self.get(uf.find(graph[self.gpool_of[root][0]].inputs[0]))
+            low = self.get(find(graph[self.gpool_of[root][0]].inputs[0]))
         elif root in self.piece_of:
             src, ci, total = self.piece_of[root]
-            parent = self.get(uf.find(src))
+            parent = self.get(find(src))
             low = parent * ci // total if parent * ci % total == 0 else -1
             if root in self.alpha_of and low != int(self.alpha_of[root] * c):
                 low = -1  # a conv joined to the piece (through an add) gives it another split
@@ -258,8 +351,7 @@ class _Lows:
 
 def check_patterns(graph: OpGraph, options: PlanOptions) -> None:
     """Every vanilla / override / stride_pool pattern must name at least one conv of the graph."""
-    convs = [n.module or n.name for n in graph if isinstance(get_rule(n.kind), OctaveLayer)]
-    modules = graph.modules()
+    facts = _Facts.of(graph)
     for what, pats in (
         ("--vanilla", options.vanilla),
         ("alpha override", [p for p, _ in options.alpha_overrides]),
@@ -267,33 +359,27 @@ def check_patterns(graph: OpGraph, options: PlanOptions) -> None:
         ("--paths-for", [p for p, _ in options.paths_overrides]),
     ):
         for p in pats:
-            if not any(fnmatch.fnmatchcase(c, p) for c in convs):
+            if p in facts.conv_patterns:
+                continue
+            if not any(fnmatch.fnmatchcase(c, p) for c in facts.convs):
+                modules = graph.modules()
                 close = sorted(m for m in modules if fnmatch.fnmatchcase(m, p.split("*")[0] + "*"))[:3]
                 hint = f"modules look like {', '.join(close or sorted(modules)[:3])}"
                 raise bad(what, p, "the pattern matches no convolution of the model", hint)
+            facts.conv_patterns.add(p)
 
 
 def plan(graph: OpGraph, options: PlanOptions) -> Plan:
     """Plan the split of every tensor of ``graph`` under ``options`` (see the module docstring)."""
+    with call_memo():
+        return _plan(graph, options)
+
+
+def _plan(graph: OpGraph, options: PlanOptions) -> Plan:
     if options.strict_patterns:
         check_patterns(graph, options)
-    uf = _UF()
-    maps = [n for n in graph if n.is_map]
-    for n in maps:
-        uf.find(n.name)
-    for n in graph:
-        r = get_rule(n.kind)
-        if not n.is_map:
-            continue
-        if r.flow == "same":
-            assert n.out_shape is not None
-            for i in _map_inputs(graph, n):
-                if graph[i].kind == "constant":  # a parameter stays one tensor; the convert step slices it
-                    continue
-                if graph[i].out_shape[1] == n.out_shape[1]:  # type: ignore[index]
-                    uf.union(n.name, i)
-        elif isinstance(r, OctaveLayer) and r.octave_ok(n) and r.depthwise(n):
-            uf.union(n.name, n.inputs[0])
+    facts = _Facts.of(graph)
+    find, maps, map_inputs, members = facts.find, facts.maps, facts.map_inputs, facts.members
 
     forced: dict[str, str] = {}
     category: dict[str, str] = {}
@@ -302,25 +388,21 @@ def plan(graph: OpGraph, options: PlanOptions) -> Plan:
         """Keep ``name``'s class vanilla, for the reason ``why`` (a sentence) of category ``cat`` (one of
         :data:`CATEGORIES`, for summaries)."""
         assert cat in CATEGORIES, cat
-        root = uf.find(name)
+        root = find(name)
         if root in forced:
             return False
         forced[root] = why
         category[root] = cat
         return True
 
-    members: dict[str, list[str]] = {}
-    for n in maps:
-        members.setdefault(uf.find(n.name), []).append(n.name)
-
     for p in graph.inputs:
         if graph[p].is_map:
             force(p, "network input", "stem")
     refused = dict(options.refuse)
     shared: set[str] = set()
-    for n in graph:
+    for n, r in facts.rules:
         # a conv or batch norm module called from several places becomes one octave module: keep it vanilla
-        if get_rule(n.kind).splits_module and n.attrs.get("module_calls", 1) > 1 and n.is_map:
+        if r.splits_module and n.attrs.get("module_calls", 1) > 1 and n.is_map:
             refused.setdefault(n.name, f"module {n.module} is called {n.attrs['module_calls']} times")
             shared.add(n.name)
 
@@ -333,15 +415,13 @@ def plan(graph: OpGraph, options: PlanOptions) -> Plan:
     chunks: dict[str, str] = {}  # split/chunk along channels -> its input
     merged_chunks: set[str] = set()  # ... whose pieces must all be vanilla: the input is merged before them
     piece_items: list[tuple[str, str, int, int]] = []  # (item node, chunk node, index, total channels)
-    for n in graph:
-        r = get_rule(n.kind)
-        if n.is_map:
-            assert n.out_shape is not None
-            sp = n.out_shape[2:]
-            halved = [d for d, f in zip(sp, octave_factors(len(sp), options.temporal)) if f == 2]
-            if any(d != 1 for d in sp) and any(d % 2 for d in halved) and options.odd_size == "vanilla":
-                force(n.name, f"odd size {'x'.join(map(str, sp))}", "odd size")
-        ins = _map_inputs(graph, n)
+    odd, unhalvable = facts.octaves(options.temporal)
+    if options.odd_size != "vanilla":
+        odd = {}
+    for n, r in facts.rules:
+        if n.name in odd:
+            force(n.name, f"odd size {odd[n.name]}", "odd size")
+        ins = map_inputs[n.name]
         if n.name in refused:
             for i in ins:
                 force(i, f"feeds {n.label}, which cannot take a split map ({refused[n.name]})", refused_cat(n.name))
@@ -351,12 +431,7 @@ def plan(graph: OpGraph, options: PlanOptions) -> Plan:
         if r.flow == "vanilla":
             for i in ins:
                 force(i, f"feeds {n.kind} {n.label}", "network output" if n.kind == "output" else "feeds a vanilla op")
-        elif (
-            r.flow == "same"
-            and n.is_map
-            and ins
-            and not r.halvable(n, octave_factors(n.map_rank - 2, options.temporal))
-        ):
+        elif n.name in unhalvable:
             force(n.name, f"{n.kind} {n.label} cannot keep a half-size low part", "pooling geometry")
         elif r.flow == "gpool":
             if not (n.is_map and r.is_global(n)):
@@ -365,7 +440,7 @@ def plan(graph: OpGraph, options: PlanOptions) -> Plan:
                 if n.is_map:
                     force(n.name, f"non-global {n.kind}", "feeds a vanilla head")
             else:
-                gpool_of.setdefault(uf.find(n.name), []).append(n.name)
+                gpool_of.setdefault(find(n.name), []).append(n.name)
         elif r.flow == "cat":
             if n.attrs.get("dim", 1) not in (1, -3) or not n.is_map:
                 for i in ins:
@@ -373,18 +448,18 @@ def plan(graph: OpGraph, options: PlanOptions) -> Plan:
                 if n.is_map:
                     force(n.name, "concatenation along another axis", "concatenation")
             else:
-                cat_of.setdefault(uf.find(n.name), []).append(n.name)
+                cat_of.setdefault(find(n.name), []).append(n.name)
         elif isinstance(r, OctaveLayer) and n.is_map:
-            if not r.octave_ok(n):
+            if not facts.octave_ok[n.name]:
                 cat, why = r.why_not_octave(n)
                 force(n.name, f"conv {n.label} cannot be an octave layer: {why}", cat)
                 for i in ins:
                     force(i, f"feeds conv {n.label} that cannot be an octave layer: {why}", cat)
                 continue
-            pat = _matches(n.module, options.vanilla)
+            pat = facts.matches(n.module, options.vanilla)
             if pat:
                 force(n.name, f"conv {n.label} matches vanilla pattern {pat!r}", "preset")
-            if options.stem_vanilla and ins and uf.find(ins[0]) in {uf.find(p) for p in graph.inputs}:
+            if options.stem_vanilla and ins and find(ins[0]) in facts.input_roots:
                 force(n.name, f"stem conv {n.label} reads the network input", "stem")
             if r.depthwise(n):
                 continue
@@ -392,7 +467,7 @@ def plan(graph: OpGraph, options: PlanOptions) -> Plan:
             for p, v in options.alpha_overrides:
                 if n.module and fnmatch.fnmatchcase(n.module, p):
                     a = v
-            root = uf.find(n.name)
+            root = find(n.name)
             alpha_of[root] = min(alpha_of.get(root, a), a)
         elif r.flow in ("opaque", "merge") and n.is_map:
             force(n.name, f"output of {n.kind} {n.label}, which runs on merged maps", "meets a merged op")
@@ -416,9 +491,9 @@ def plan(graph: OpGraph, options: PlanOptions) -> Plan:
                     f"{n.label} is a piece of a tuple made from merged maps (split, chunk, unbind)",
                     "meets a piece",
                 )
-    piece_roots = {uf.find(item) for item, _, _, _ in piece_items}
-    for root, names in members.items():
-        if all(all(d == 1 for d in graph[m].out_shape[2:]) for m in names) and root not in gpool_of:  # type: ignore[index]
+    piece_roots = {find(item) for item, _, _, _ in piece_items}
+    for root in members:
+        if root in facts.vectors and root not in gpool_of:
             force(root, "a vector produced by a conv stays vanilla (squeeze-excitation hidden layer)", "vector")
         if root not in alpha_of and root not in cat_of and root not in gpool_of and root not in piece_roots:
             force(root, "no conv produces it", "no split source")
@@ -430,14 +505,14 @@ def plan(graph: OpGraph, options: PlanOptions) -> Plan:
         changed = True
         while changed:
             changed = False
-            lows = _Lows(graph, uf, members, forced, cat_of, gpool_of, alpha_of, force)
+            lows = _Lows(graph, facts, members, forced, cat_of, gpool_of, alpha_of, force)
             for item, chunk, _index, total in piece_items:
-                lows.piece_of[uf.find(item)] = (chunks[chunk], graph[item].out_shape[1], total)  # type: ignore[index]
+                lows.piece_of[find(item)] = (chunks[chunk], graph[item].out_shape[1], total)  # type: ignore[index]
             low_of = lows.all()
             changed |= lows.conflicted
             # a chunk one of whose pieces must stay vanilla gives vanilla pieces: its input is merged before it
             for item, chunk, _, _ in piece_items:
-                if chunk not in merged_chunks and uf.find(item) in forced:
+                if chunk not in merged_chunks and find(item) in forced:
                     merged_chunks.add(chunk)
                     changed = True
             for item, chunk, _, _ in piece_items:
@@ -449,8 +524,8 @@ def plan(graph: OpGraph, options: PlanOptions) -> Plan:
             for root, names in cat_of.items():
                 if root in forced or low_of.get(root, 0) == 0:
                     for cat_name in names:
-                        for i in _map_inputs(graph, graph[cat_name]):
-                            if uf.find(i) not in forced and low_of.get(uf.find(i), 0):
+                        for i in map_inputs[cat_name]:
+                            if find(i) not in forced and low_of.get(find(i), 0):
                                 changed |= force(
                                     i,
                                     f"feeds concatenation {graph[cat_name].label} whose result is vanilla",
@@ -460,35 +535,37 @@ def plan(graph: OpGraph, options: PlanOptions) -> Plan:
                 if root in forced:
                     for g in names:
                         i = graph[g].inputs[0]
-                        if uf.find(i) not in forced and low_of.get(uf.find(i), 0):
+                        if find(i) not in forced and low_of.get(find(i), 0):
                             changed |= force(
                                 i,
                                 f"feeds global pooling {graph[g].label} whose result must be vanilla",
                                 "feeds a vanilla head",
                             )
-        splits = {
-            n.name: TensorSplit(n.out_shape, low_of.get(uf.find(n.name), 0), options.temporal)  # type: ignore[arg-type]
-            for n in maps
-        }
+        # maps of one shape and split share one (frozen) TensorSplit: its parts are worked out once
+        same: dict[tuple[Shape, int], TensorSplit] = {}
+        splits = {}
+        for n in maps:
+            key = (n.out_shape, low_of.get(find(n.name), 0))
+            split = same.get(key)  # type: ignore[arg-type]
+            if split is None:
+                split = same[key] = TensorSplit(*key, options.temporal)  # type: ignore[arg-type,misc]
+            splits[n.name] = split
         convs = {}
         retry = False
-        for n in graph:
-            r = get_rule(n.kind)
-            if not isinstance(r, OctaveLayer) or not n.is_map:
-                continue
-            sin = splits.get(n.inputs[0], TensorSplit(n.in_shapes[0]))
+        for n, r in facts.octave_layers:
+            sin = splits.get(n.inputs[0]) or TensorSplit(n.in_shapes[0])
             sout = splits[n.name]
             stride = n.attrs.get("stride", (1, 1))[0]
             if not sin.split and not sout.split:
                 if (
                     options.alpha > 0
                     and stride == 2
-                    and r.octave_ok(n)
-                    and _matches(n.module, options.stride_pool)
+                    and facts.octave_ok[n.name]
+                    and facts.matches(n.module, options.stride_pool)
                     and options.stride_rule == "pool"
                 ):
                     try:
-                        spec = r.spec(n, sin, sout, options, graph.dtype_bytes)
+                        spec = r.spec(n, sin, sout, options, graph.dtype_bytes, facts.layers)
                         convs[n.name] = ConvPlan(n.name, "octave", spec)
                         continue
                     except OctprofError:
@@ -498,7 +575,7 @@ def plan(graph: OpGraph, options: PlanOptions) -> Plan:
                 convs[n.name] = ConvPlan(n.name, "vector")
             else:
                 try:
-                    spec = r.spec(n, sin, sout, options, graph.dtype_bytes)
+                    spec = r.spec(n, sin, sout, options, graph.dtype_bytes, facts.layers)
                     convs[n.name] = ConvPlan(n.name, "octave", spec)
                 except OctprofError as e:
                     why = f"conv {n.label} cannot be an octave layer here: {e}"
@@ -523,20 +600,16 @@ def plan(graph: OpGraph, options: PlanOptions) -> Plan:
                 out.append((ci - low, low))
             pieces[chunk] = out
     merges: list[tuple[str, str]] = []
-    unpriced: list[str] = []
-    for n in graph:
-        r = get_rule(n.kind)
-        if r.unpriced(n):
-            unpriced.append(n.name)
-        if r.flow in ("opaque", "merge") or (r.flow == "chunk" and n.name not in pieces):
+    for n, r in facts.merging:
+        if r.flow in ("opaque", "merge") or n.name not in pieces:
             for i in n.inputs:
                 if i in splits and splits[i].split:
                     merges.append((n.name, i))
     reasons: dict[str, str] = {}
     categories: dict[str, str] = {}
     for n in maps:
-        root = uf.find(n.name)
+        root = find(n.name)
         if root in forced:
             reasons[n.name] = forced[root]
             categories[n.name] = category[root]
-    return Plan(graph, options, splits, convs, merges, unpriced, reasons, pieces, categories)
+    return Plan(graph, options, splits, convs, merges, list(facts.unpriced), reasons, pieces, categories)

@@ -4,12 +4,39 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
 from octprof.core.graph import OpNode, Shape, numel
 from octprof.core.layer import OctConvSpec, layer_cost
+
+# -- memoisation within one call ----------------------------------------------------------------------------
+
+# what one plan() or price() call has computed once for its own use (see :func:`call_memo`); None outside one
+_CALL_MEMO: ContextVar[defaultdict[str, dict[Any, Any]] | None] = ContextVar("octprof_call_memo", default=None)
+
+
+@contextmanager
+def call_memo() -> Iterator[None]:
+    """Within the block (one :func:`~octprof.core.plan.plan` or :func:`~octprof.core.netcost.price` call), pure
+    functions of α-dependent values remember their results (:func:`memo`): the text of every shape, the spec and
+    rows of every distinct octave layer.  Nothing outlives the block."""
+    token = _CALL_MEMO.set(defaultdict(dict))
+    try:
+        yield
+    finally:
+        _CALL_MEMO.reset(token)
+
+
+def memo(kind: str) -> dict[Any, Any] | None:
+    """The current call's memo for results of ``kind`` (a dict to read and fill), or None outside :func:`call_memo`."""
+    scope = _CALL_MEMO.get()
+    return None if scope is None else scope[kind]
+
 
 # -- splits of one tensor ---------------------------------------------------------------------------------
 
@@ -54,8 +81,20 @@ class TensorSplit:
 
     def parts(self) -> list[tuple[str, Shape]]:
         """``[(part, shape)]``: ``[("", shape)]`` when vanilla, else the non-empty of high and low."""
+        return list(self._parts)
+
+    @property
+    def _parts(self) -> tuple[tuple[str, Shape], ...]:
+        # computed once per split (the split is frozen): pricing reads it for every op that reads or makes the map
+        parts = self.__dict__.get("_parts_once")
+        if parts is None:
+            parts = self._split_parts()
+            object.__setattr__(self, "_parts_once", parts)
+        return parts
+
+    def _split_parts(self) -> tuple[tuple[str, Shape], ...]:
         if not self.split or not self.is_map:
-            return [("", self.shape)]
+            return (("", self.shape),)
         n, c, *sp = self.shape
         # an octave lower: half of each octave axis, rounded up (odd sides exist only under the ``ceil`` policy)
         low_sp = tuple(sp) if self.is_vector else tuple(-(-d // f) for d, f in zip(sp, self.octave))
@@ -63,11 +102,11 @@ class TensorSplit:
         if self.high:
             out.append(("high", (n, self.high, *sp)))
         out.append(("low", (n, self.low, *low_sp)))
-        return out
+        return tuple(out)
 
     @property
     def elems(self) -> int:
-        return sum(math.prod(s) for _, s in self.parts())
+        return sum(math.prod(s) for _, s in self._parts)
 
     @property
     def alpha(self) -> float:
@@ -86,7 +125,7 @@ def octave_factors(dims: int, temporal: bool = False) -> tuple[int, ...]:
 
 
 def fmt_shape(shape: Shape | None) -> str:
-    return "" if shape is None else "×".join(str(d) for d in shape)
+    return "" if shape is None else "×".join(map(str, shape))
 
 
 # -- reading an op's attributes (plain attribute reads: no torch here) ---------------------------------------
@@ -136,12 +175,22 @@ def explicit_padding(padding: Any, kernel_size: Any, dilation: Any, n: int = 2) 
 
 
 def cost_row(node: OpNode, path: str, in_shape: Shape | None, out_shape: Shape | None, **counts: Any) -> dict:
+    texts = memo("shape text")
+    if texts is None:
+        in_text, out_text = fmt_shape(in_shape), fmt_shape(out_shape)
+    else:  # within one price() call: each shape's text formatted once
+        in_text = texts.get(in_shape) if in_shape is not None else ""
+        if in_text is None:
+            in_text = texts[in_shape] = fmt_shape(in_shape)
+        out_text = texts.get(out_shape) if out_shape is not None else ""
+        if out_text is None:
+            out_text = texts[out_shape] = fmt_shape(out_shape)
     row = {
         "layer": node.label,
         "op": node.kind,
         "path": path,
-        "in_shape": fmt_shape(in_shape),
-        "out_shape": fmt_shape(out_shape),
+        "in_shape": in_text,
+        "out_shape": out_text,
         "macs": 0,
         "paper_flops": 0,
         "fvcore_flops": 0,
@@ -339,8 +388,17 @@ class OctaveLayer(Rule):
     def depthwise(self, node: OpNode) -> bool:
         raise NotImplementedError
 
-    def spec(self, node: OpNode, ins: TensorSplit, out: TensorSplit, options: Any, dtype_bytes: int) -> OctConvSpec:
-        """The octave layer's spec; ``options``: the plan's options (``stride_rule``, ``odd_size``)."""
+    def spec(
+        self,
+        node: OpNode,
+        ins: TensorSplit,
+        out: TensorSplit,
+        options: Any,
+        dtype_bytes: int,
+        layers: dict[Any, Any] | None = None,
+    ) -> OctConvSpec:
+        """The octave layer's spec; ``options``: the plan's options (``stride_rule``, ``odd_size``).  ``layers``: a
+        dict the planner keeps with the graph, where the rule may keep what it finds of the node alone (no split)."""
         raise NotImplementedError
 
     def vanilla_cost(self, node: OpNode) -> dict:
@@ -350,24 +408,31 @@ class OctaveLayer(Rule):
         return "gemm"
 
     def octave_cost(self, node: OpNode, spec: OctConvSpec) -> list[dict]:
-        """One row per path and glue op of the octave layer ``spec``, from the closed form."""
-        rows = [
-            cost_row(
-                node,
-                cr.path,
-                cr.in_shape,
-                cr.out_shape,
-                macs=cr.macs,
-                paper_flops=cr.paper_flops,
-                fvcore_flops=cr.fvcore_flops,
-                params=cr.params,
-                act_elems=cr.act_elems,
-                note=cr.note,
-            )
-            for cr in layer_cost(spec).rows
-        ]
-        rows[-1]["note"] += f"; alpha {spec.alpha_in:g}->{spec.alpha_out:g}"
-        return rows
+        """One row per path and glue op of the octave layer ``spec``, from the closed form (within one
+        :func:`call_memo`, computed once per distinct spec: only the op's ``layer`` and ``op`` differ)."""
+        done = memo("octave rows")
+        rows = done.get(spec) if done is not None else None
+        if rows is None:
+            rows = [
+                cost_row(
+                    node,
+                    cr.path,
+                    cr.in_shape,
+                    cr.out_shape,
+                    macs=cr.macs,
+                    paper_flops=cr.paper_flops,
+                    fvcore_flops=cr.fvcore_flops,
+                    params=cr.params,
+                    act_elems=cr.act_elems,
+                    note=cr.note,
+                )
+                for cr in layer_cost(spec).rows
+            ]
+            rows[-1]["note"] += f"; alpha {spec.alpha_in:g}->{spec.alpha_out:g}"
+            if done is not None:
+                done[spec] = rows
+        # fresh dicts every time (callers edit them), keys in cost_row's order
+        return [{**row, "layer": node.label, "op": node.kind} for row in rows]
 
 
 def get_rule(kind: str) -> Rule:

@@ -6,7 +6,7 @@ import math
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from octprof.core.errors import bad
+from octprof.core.errors import OctprofError, bad
 from octprof.core.graph import OpNode, Shape, numel
 from octprof.core.layer import OctConvSpec, conv_output_size
 from octprof.core.rules.base import (
@@ -18,6 +18,7 @@ from octprof.core.rules.base import (
     TensorSplit,
     cost_row,
     explicit_padding,
+    memo,
     ntuple,
     rule,
 )
@@ -95,24 +96,15 @@ class Conv(OctaveLayer):
             return "geometry", f"stride {tuple(stride)} (octave layers take 1 or 2{both})"
         return "geometry", f"input is not a {self.dims + 2}-d map"
 
-    def spec(self, node: OpNode, ins: TensorSplit, out: TensorSplit, options: Any, dtype_bytes: int) -> OctConvSpec:
-        self._check_fits(node, options)
+    def _layer_args(self, node: OpNode, options: Any, dtype_bytes: int) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """The spec's arguments that no split changes: ``(positional, keywords)`` for :meth:`OctConvSpec.nd`."""
         a = node.attrs
         n, cin, *size = node.in_shapes[0]
         stride = tuple(a["stride"])
         kw: dict[str, Any] = {}
         if self.dims == 3:
             kw["temporal"] = bool(getattr(options, "temporal", False))
-        paths_for = getattr(options, "paths_for", None)
-        if paths_for is not None:
-            kw["paths"] = paths_for(node.module, cin, a["out_channels"], a["groups"], ins.low, out.low)
-        return OctConvSpec.nd(
-            cin,
-            a["out_channels"],
-            a["kernel_size"],
-            tuple(size),
-            alpha_in=ins.alpha,
-            alpha_out=out.alpha,
+        kw.update(
             stride=stride[0] if len(set(stride)) == 1 else stride,
             padding=a["padding"],
             dilation=a["dilation"],
@@ -122,8 +114,52 @@ class Conv(OctaveLayer):
             dtype_bytes=dtype_bytes,
             stride_rule=options.stride_rule,
             odd_size=options.odd_size,
-            **kw,
         )
+        return (cin, a["out_channels"], a["kernel_size"], tuple(size)), kw
+
+    def spec(
+        self,
+        node: OpNode,
+        ins: TensorSplit,
+        out: TensorSplit,
+        options: Any,
+        dtype_bytes: int,
+        layers: dict[Any, Any] | None = None,
+    ) -> OctConvSpec:
+        self._check_fits(node, options)
+        a = node.attrs
+        cin = node.in_shapes[0][1]
+        split: dict[str, Any] = {"alpha_in": ins.alpha, "alpha_out": out.alpha}
+        paths_for = getattr(options, "paths_for", None)
+        if paths_for is not None:
+            split["paths"] = paths_for(node.module, cin, a["out_channels"], a["groups"], ins.low, out.low)
+        if layers is None:
+            args, kw = self._layer_args(node, options, dtype_bytes)
+            return OctConvSpec.nd(*args, **kw, **split)
+        # planning: the arguments the node alone gives are found, spelled and checked (as the spec at alpha 0) once per
+        # graph, in ``layers``; the spec at this split checks only what the split changes (OctConvSpec.split_at)
+        temporal = bool(getattr(options, "temporal", False))
+        where = (node.name, options.stride_rule, options.odd_size, temporal, dtype_bytes)
+        found = layers.get(where)
+        if found is None:
+            args, kw = self._layer_args(node, options, dtype_bytes)
+            try:
+                base: OctConvSpec | None = OctConvSpec.nd(*args, **kw)
+            except OctprofError:  # the split spec then gives the constructor's own error, or none
+                base = None
+            # the spelling is exact (types included: 1, 1.0 and True are different arguments to the checks)
+            found = layers[where] = (repr((args, kw)), args, kw, base)
+        text, args, kw, base = found
+        # within one plan() call, identical layers (repeated blocks) share one spec, built once: a spec is a pure
+        # function of its arguments (α from a split are floats, paths tuples of names)
+        built = memo("octave spec")
+        key = (text, split["alpha_in"], split["alpha_out"], split.get("paths"))
+        spec = built.get(key) if built is not None else None
+        if spec is None:
+            spec = base.split_at(**split) if base is not None else OctConvSpec.nd(*args, **kw, **split)
+            if built is not None:
+                built[key] = spec
+        return spec
 
     @staticmethod
     def _check_fits(node: OpNode, options: Any) -> None:
