@@ -38,10 +38,10 @@ def check_positive(name: str, value: Any, minimum: int = 1) -> int:
 def split_channels(channels: int, alpha: float) -> Pair:
     """``(high, low)`` channels of a ``channels``-wide map split at ``alpha``: low = int(α·C)."""
     check_positive("channels", channels, 0)
-    return _split(channels, check_alpha("alpha", alpha))
+    return split_checked(channels, check_alpha("alpha", alpha))
 
 
-def _split(channels: int, alpha: float) -> Pair:
+def split_checked(channels: int, alpha: float) -> Pair:
     """:func:`split_channels` of values already checked."""
     low = int(alpha * channels)
     return channels - low, low

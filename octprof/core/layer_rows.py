@@ -154,7 +154,7 @@ class LayerCost:
         return recs
 
 
-def _layout(spec: OctConvSpec) -> LayerCost:
+def compute_cost(spec: OctConvSpec) -> LayerCost:
     """Compute every row of ``spec``; raises OctprofError where the geometry does not allow an octave layer.  A spec
     runs this once, when it is built (it validates the geometry), and keeps the result for :func:`layer_cost`."""
     n, db, nd = spec.batch, spec.dtype_bytes, spec.dims
@@ -340,4 +340,4 @@ _EVEN = {1: "an even length", 2: "even height and width", 3: "even depth, height
 def layer_cost(spec: OctConvSpec) -> LayerCost:
     """Closed-form cost of ``spec``: one row per enabled path and per glue op, integers throughout."""
     cost = getattr(spec, "_cost", None)  # computed when the spec was built
-    return cost if cost is not None else _layout(spec)
+    return cost if cost is not None else compute_cost(spec)

@@ -16,14 +16,14 @@ from octprof.core.layer_base import (
     STRIDE_RULES,
     Pair,
     Sizes,
-    _split,
     check_alpha,
     check_positive,
     half,
     parse_paths,
+    split_checked,
 )
 from octprof.core.layer_paths import check_paths
-from octprof.core.layer_rows import _layout
+from octprof.core.layer_rows import compute_cost
 
 
 def _ntuple(name: str, value: Any, n: int, minimum: int) -> tuple[int, ...]:
@@ -144,8 +144,8 @@ class OctConvSpec:
         kept paths, the geometry (computed once: :func:`layer_cost` returns it)."""
         set_ = object.__setattr__
         # the channel splits, computed once (every check, path and row below reads them)
-        set_(self, "_in_split", _split(self.in_channels, self.alpha_in))
-        set_(self, "_out_split", _split(self.out_channels, self.alpha_out))
+        set_(self, "_in_split", split_checked(self.in_channels, self.alpha_in))
+        set_(self, "_out_split", split_checked(self.out_channels, self.alpha_out))
         if self.depthwise:
             if self.in_split[1] != self.out_split[1]:
                 raise bad(
@@ -168,7 +168,7 @@ class OctConvSpec:
                     )
         check_paths(self)
         # Geometry is validated by computing it once; :func:`layer_cost` returns what this computed.
-        set_(self, "_cost", _layout(self))
+        set_(self, "_cost", compute_cost(self))
 
     def split_at(self, alpha_in: float, alpha_out: float, paths: Any = PATHS) -> OctConvSpec:
         """This layer at another split: ``replace(self, alpha_in=..., alpha_out=..., paths=...)``, which checks again
