@@ -7,10 +7,10 @@ import warnings
 
 import pytest
 import torch
-from torch.utils.flop_counter import FlopCounterMode
 
 from octprof.analysis import Network, UnpricedWarning
 from octprof.core.errors import OctprofError
+from octprof.crosscheck import flop_counter
 from tests.wild import WILD
 
 ALPHAS = (0.0, 0.25, 0.5)
@@ -26,7 +26,7 @@ def _net(name: str) -> Network:
 
 
 def _run(model: torch.nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, int]:
-    with torch.no_grad(), FlopCounterMode(display=False) as fc:
+    with torch.no_grad(), flop_counter() as fc:
         out = model(x)
     return out, fc.get_total_flops()
 
@@ -65,6 +65,7 @@ def test_wild_patterns_keep_octave_layers():
         "spatial_gate",
         "attention",
         "sdpa",
+        "sdpa_heads",
         "transposed_conv",
         "norms",
         "odd_size",
@@ -135,6 +136,40 @@ def test_generic_pricing_of_matmul_attention_and_transposed_convs():
         unknown = df[df["op"] == "unknown"]
         assert len(unknown) and (unknown["macs"] > 0).all(), name
         assert not a.plan.unpriced, name
+
+
+def test_sdpa_is_priced_in_closed_form_whatever_the_device():
+    """``F.scaled_dot_product_attention`` has a rule of its own: on CPU PyTorch runs a fused kernel that plain
+    FlopCounterMode counts 0, on meta the math path it counts as two products; the price is the same on both.
+    sdpa_heads at 32x32: the stride-2 conv leaves 16x16 = 256 tokens, 4 heads of 32 / 4 = 8 features; q @ k^T is
+    4 * 256 * 256 * 8 = 2,097,152 multiply-adds and softmax(.) @ v as many: 4,194,304 macs."""
+    from octprof.core.rules.structure import sdpa_macs
+
+    assert sdpa_macs((1, 4, 256, 8), (1, 4, 256, 8), (1, 4, 256, 8)) == 4 * 256 * 256 * (8 + 8) == 4_194_304
+    assert sdpa_macs((2, 8, 10, 16), (2, 2, 12, 16), (2, 2, 12, 4)) == 2 * 8 * 10 * 12 * 20  # grouped-query heads
+    cpu = _net("sdpa_heads")
+    meta = Network("tests.wild:SDPAHeads", input_size=32)  # traced on the meta device
+    assert next(meta._model.parameters()).is_meta
+    for alpha in (0.0, 0.5):
+        for net in (cpu, meta):
+            rows = net.analyze(alpha).rows_frame()
+            sdpa = rows[rows["op"] == "sdpa"]
+            assert sdpa["macs"].tolist() == [4_194_304] and sdpa["fvcore_flops"].tolist() == [0], alpha
+            assert sdpa["paper_flops"].tolist() == [4_194_304]
+        want = cpu.analyze(alpha).total()
+        assert all(meta.analyze(alpha).total()[k] == want[k] for k in ("macs", "params", "fvcore_flops", "paper_flops"))
+    # plain FlopCounterMode misses the fused CPU kernel; octprof's cross-check counts it with torch's own formula
+    from torch.utils.flop_counter import FlopCounterMode
+
+    x = torch.randn(cpu.captured.input_shape)
+    octave = cpu.analyze(0.5).octify()
+    with torch.no_grad(), FlopCounterMode(display=False) as plain:
+        octave(x)
+    _, flops = _run(octave, x)
+    assert flops - plain.get_total_flops() == 2 * 4_194_304
+    from octprof.crosscheck import fvcore_count
+
+    assert fvcore_count(octave, (x,))[0] == cpu.analyze(0.5).total()["fvcore_flops"]
 
 
 def test_convs_of_another_dimensionality_are_priced_by_their_rule_and_stay_vanilla():

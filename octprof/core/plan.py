@@ -529,7 +529,7 @@ def plan(graph: OpGraph, options: PlanOptions) -> Plan:
         if r.unpriced(n):
             unpriced.append(n.name)
         if r.flow in ("opaque", "merge") or (r.flow == "chunk" and n.name not in pieces):
-            for i in n.inputs:
+            for i in dict.fromkeys(n.inputs):  # an input used twice (``sdpa(x, x, v)``) is merged once
                 if i in splits and splits[i].split:
                     merges.append((n.name, i))
     reasons: dict[str, str] = {}
