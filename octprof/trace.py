@@ -194,14 +194,58 @@ def model_dims(model: nn.Module) -> int:
     return len(first.kernel_size) if first is not None else 2
 
 
+def _defaulted_args(model: nn.Module) -> dict[str, Any]:
+    """The arguments of ``model.forward`` after the first that have a default (timm's ViT:
+    ``forward(x, attn_mask=None, is_causal=False)``), by name: traced fixed to their defaults."""
+    import inspect
+
+    try:
+        params = list(inspect.signature(model.forward).parameters.values())
+    except (TypeError, ValueError):
+        return {}
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return {p.name: p.default for p in params[1:] if p.kind in kinds and p.default is not inspect.Parameter.empty}
+
+
+def _drop_specialised(graph: fx.Graph) -> None:
+    """Remove the placeholders of arguments fixed to their defaults (``concrete_args``) and the assertions torch.fx
+    adds on them (``_assert_is_none``, ``torch._assert(x == default)``): the network then has one input."""
+    asserts = {torch.fx._symbolic_trace._assert_is_none, torch._assert}
+    for ph in [n for n in graph.nodes if n.op == "placeholder"][1:]:
+        closure: list[fx.Node] = []
+        todo = list(ph.users)
+        while todo:
+            n = todo.pop()
+            if n not in closure:
+                closure.append(n)
+                todo.extend(n.users)
+        if any(n.op == "output" for n in closure):
+            continue
+        if not all(n.target in asserts for n in closure if not n.users):
+            continue
+        order = {n: i for i, n in enumerate(graph.nodes)}
+        for n in sorted(closure, key=order.__getitem__, reverse=True):
+            graph.erase_node(n)
+        graph.erase_node(ph)
+
+
 def symbolic_trace(model: nn.Module, leaf_modules: Sequence[type | str] = ()) -> fx.GraphModule:
-    """Trace ``model`` with :class:`OctTracer`; an untraceable model gets an error naming the call that broke
-    tracing and what to do."""
+    """Trace ``model`` with :class:`OctTracer` (arguments after the first that have a default fixed to it); an
+    untraceable model gets an error naming the call that broke tracing and what to do."""
     tracer = OctTracer(leaf_modules)
+    concrete = _defaulted_args(model)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            graph = tracer.trace(model)
+            try:
+                graph = tracer.trace(model, concrete_args=concrete or None)
+            except Exception:
+                if not concrete:
+                    raise
+                tracer = OctTracer(leaf_modules)
+                graph = tracer.trace(model)  # the defaults could not be fixed: trace as it is (and say why below)
+            if concrete:
+                _drop_specialised(graph)
     except Exception as e:
         where = ""
         stack = getattr(tracer, "module_stack", None)
@@ -236,7 +280,14 @@ def capture(
     gm = symbolic_trace(model, leaf_modules)
     placeholders = [n for n in gm.graph.nodes if n.op == "placeholder"]
     if len(placeholders) != 1:
-        raise bad("model", type(model).__name__, "octprof prices models with exactly one tensor input")
+        others = ", ".join(repr(str(n.target)) for n in placeholders[1:])
+        what = f"forward's argument {others} is an input besides the first" if others else "forward takes no input"
+        raise bad(
+            "model",
+            type(model).__name__,
+            f"octprof prices models with exactly one tensor input; {what} (arguments with a default are traced "
+            "fixed to it)",
+        )
     _propagate(gm, shape, dtype, model)
     graph = _to_opgraph(gm, dtype, len(shape))
     return Captured(gm, graph, shape, dtype)

@@ -172,6 +172,26 @@ def test_sdpa_is_priced_in_closed_form_whatever_the_device():
     assert fvcore_count(octave, (x,))[0] == cpu.analyze(0.5).total()["fvcore_flops"]
 
 
+def test_defaulted_arguments_are_fixed_and_other_inputs_named():
+    """Arguments after the input with a default are traced fixed to it (one input left, no assertion on them); an
+    argument without one is named in the refusal."""
+    gm = _net("optional_args").captured.gm
+    assert [n.name for n in gm.graph.nodes if n.op == "placeholder"] == ["x"]
+    assert not [n for n in gm.graph.nodes if "assert" in str(n.target)]
+
+    class TwoInputs(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = torch.nn.Conv2d(3, 4, 3)
+
+        def forward(self, x, y):
+            return self.conv(x) + y
+
+    with pytest.raises(OctprofError, match=r"exactly one tensor input; forward's argument 'y'") as e:
+        Network(TwoInputs(), input_size=8)
+    assert "\n" not in str(e.value)
+
+
 def test_convs_of_another_dimensionality_are_priced_by_their_rule_and_stay_vanilla():
     """A Conv1d over a flattened row and a Conv3d over a stacked map inside a 2-D network: their own rules price
     them (the maps are not the network's, so they stay vanilla, with the ops around them)."""

@@ -222,6 +222,25 @@ class SDPAHeads(nn.Module):
         return self.head(self.proj(y.transpose(1, 2).reshape(n, h * w, c).transpose(1, 2).reshape(n, c, h, w)))
 
 
+class OptionalArgs(nn.Module):
+    """timm's ViT: ``forward(x, attn_mask=None, is_causal=False)``: arguments after the input with a default,
+    traced fixed to it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = _stem()
+        self.conv = nn.Conv2d(16, 16, 3, 1, 1)
+        self.head = _Head(16)
+
+    def forward(self, x, mask=None, causal=False, scale=1.0):
+        y = self.conv(self.stem(x))
+        if mask is not None:
+            y = y * mask
+        if causal:
+            y = torch.tril(y)
+        return self.head(y * scale)
+
+
 class TransposedConv(nn.Module):
     """An encoder-decoder: a strided conv down, a ConvTranspose2d up, added to the skip."""
 
@@ -372,6 +391,7 @@ WILD: dict[str, tuple[type[nn.Module], int]] = {
     "attention": (Attention, 32),
     "sdpa": (SDPA, 32),
     "sdpa_heads": (SDPAHeads, 32),
+    "optional_args": (OptionalArgs, 32),
     "transposed_conv": (TransposedConv, 32),
     "norms": (Norms, 32),
     "same_padding": (SamePadding, 32),
