@@ -66,6 +66,7 @@ def test_wild_patterns_keep_octave_layers():
         "attention",
         "sdpa",
         "sdpa_heads",
+        "param_read",
         "transposed_conv",
         "norms",
         "odd_size",
@@ -190,6 +191,21 @@ def test_defaulted_arguments_are_fixed_and_other_inputs_named():
     with pytest.raises(OctprofError, match=r"exactly one tensor input; forward's argument 'y'") as e:
         Network(TwoInputs(), input_size=8)
     assert "\n" not in str(e.value)
+
+
+def test_module_whose_parameters_the_graph_reads_stays_vanilla():
+    """XCiT reads ``self.token_projection.weight.dtype``: a conv (or batch norm, PReLU) whose parameters a graph node
+    reads is kept as it is, with its reason, so the octave network still has the attribute."""
+    a = _net("param_read").analyze(0.5)
+    convs = {a.plan.graph[n].module: c.mode for n, c in a.plan.convs.items()}
+    assert convs["proj"] == convs["conv"] == "vanilla" and convs["tail"] == convs["out"] == "octave"
+    assert "the graph reads proj.weight" in a.vanilla_reasons()["proj"]
+    assert "parameter read" in a.conv_summary()
+    octave = a.octify()
+    assert type(octave.get_submodule("proj")).__name__ == "Conv2d"
+    x = torch.randn(a.captured.input_shape)
+    _, flops = _run(octave, x)
+    assert flops == 2 * a.total()["macs"]
 
 
 def test_convs_of_another_dimensionality_are_priced_by_their_rule_and_stay_vanilla():

@@ -241,6 +241,27 @@ class OptionalArgs(nn.Module):
         return self.head(y * scale)
 
 
+class ParamRead(nn.Module):
+    """XCiT: ``pos.to(self.token_projection.weight.dtype)``; and a map scaled by a conv's weight and a batch
+    norm's bias: the graph reads the parameters of modules conversion would replace."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = _stem()
+        self.proj = nn.Conv2d(16, 16, 3, 1, 1)
+        self.conv = nn.Conv2d(16, 16, 3, 1, 1)
+        self.bn = nn.BatchNorm2d(16)
+        self.tail = nn.Conv2d(16, 16, 3, 1, 1)
+        self.out = nn.Conv2d(16, 16, 3, 1, 1)
+        self.head = _Head(16)
+
+    def forward(self, x):
+        y = self.proj(self.stem(x))
+        y = y.to(self.proj.weight.dtype)
+        z = self.bn(self.conv(y)) * self.conv.weight.mean() + self.bn.bias.sum()
+        return self.head(self.out(self.tail(z)))
+
+
 class TransposedConv(nn.Module):
     """An encoder-decoder: a strided conv down, a ConvTranspose2d up, added to the skip."""
 
@@ -392,6 +413,7 @@ WILD: dict[str, tuple[type[nn.Module], int]] = {
     "sdpa": (SDPA, 32),
     "sdpa_heads": (SDPAHeads, 32),
     "optional_args": (OptionalArgs, 32),
+    "param_read": (ParamRead, 32),
     "transposed_conv": (TransposedConv, 32),
     "norms": (Norms, 32),
     "same_padding": (SamePadding, 32),
