@@ -260,6 +260,22 @@ def symbolic_trace(model: nn.Module, leaf_modules: Sequence[type | str] = ()) ->
     return fx.GraphModule(tracer.root, graph, name)
 
 
+def declared_channels(model: nn.Module) -> int | None:
+    """The input channels ``model`` declares, when it does: timm's ``pretrained_cfg["input_size"]`` (C, H, W), else
+    an integer ``in_chans`` / ``in_channels`` / ``num_channels`` attribute.  A first op that reshapes the input
+    (TResNet's space-to-depth stem: 3 channels become 48) makes the first conv's channels the wrong guess."""
+    for name in ("pretrained_cfg", "default_cfg"):
+        cfg = getattr(model, name, None)
+        size = cfg.get("input_size") if isinstance(cfg, dict) else None
+        if isinstance(size, (tuple, list)) and len(size) >= 2 and isinstance(size[0], int) and size[0] > 0:
+            return int(size[0])
+    for name in ("in_chans", "in_channels", "num_channels"):
+        v = getattr(model, name, None)
+        if isinstance(v, int) and not isinstance(v, bool) and v > 0:
+            return v
+    return None
+
+
 def capture(
     model: nn.Module,
     input_size: Any = 224,
@@ -273,6 +289,8 @@ def capture(
     if not isinstance(model, nn.Module):
         raise bad("model", type(model).__name__, "expected a torch.nn.Module")
     dims = model_dims(model)
+    if in_channels is None:
+        in_channels = declared_channels(model)
     if in_channels is None:
         first = next((m for m in model.modules() if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Conv3d))), None)
         in_channels = first.in_channels if first is not None else 3
@@ -344,9 +362,15 @@ def _propagate(gm: fx.GraphModule, shape: tuple[int, ...], dtype: torch.dtype, m
         msg = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
         where = re.search(r"target=([^\]]+)\]", str(e))
         at = f" at {where.group(1)}" if where else ""
+        if re.search(r"expected input.* to have \d+ channels", msg):  # the channels, not the size
+            hint = (
+                f"the input has {shape[1]} channels (inferred from the model's first conv, or its in_chans); give "
+                "the channels the model expects, input_size (C, H, W)"
+            )
+        else:
+            hint = "use a larger input size (or the channels the model expects: input_size (C, H, W))"
         raise OctprofError(
-            f"input_size: got {'x'.join(map(str, shape[2:]))}; the network fails on it{at}: {msg}"
-            ". Hint: use a larger input size (or the channels the model expects)"
+            f"input_size: got {'x'.join(map(str, shape[2:]))}; the network fails on it{at}: {msg}. Hint: {hint}"
         ) from None
     finally:
         with contextlib.suppress(Exception):

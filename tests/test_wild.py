@@ -208,6 +208,36 @@ def test_module_whose_parameters_the_graph_reads_stays_vanilla():
     assert flops == 2 * a.total()["macs"]
 
 
+def test_input_channels_declared_by_the_model_win_over_the_first_conv():
+    """TResNet's space-to-depth stem: 3 input channels become 12 before the first conv.  The channels the model
+    declares (timm's ``pretrained_cfg["input_size"]``, or ``in_chans``) are the input's; without them the first
+    conv's guess fails with a hint that names the channels, not the size."""
+    from torch import nn
+
+    class SpaceToDepth(nn.Module):
+        def __init__(self, declare: bool) -> None:
+            super().__init__()
+            if declare:
+                self.pretrained_cfg = {"input_size": (3, 224, 224)}
+            self.conv = nn.Conv2d(12, 16, 3, 1, 1)
+            self.out = nn.Conv2d(16, 16, 3, 1, 1)
+            self.head = torch.nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 4))
+
+        def forward(self, x):
+            return self.head(self.out(self.conv(F.pixel_unshuffle(x, 2))))
+
+    import torch.nn.functional as F
+
+    a = Network(SpaceToDepth(True), input_size=32).analyze(0.5)
+    assert a.captured.input_shape == (1, 3, 32, 32)
+    _, flops = _run(a.octify(), torch.randn(a.captured.input_shape))
+    assert flops == 2 * a.total()["macs"]
+    with pytest.raises(OctprofError, match=r"the input has 12 channels .* input_size \(C, H, W\)") as e:
+        Network(SpaceToDepth(False), input_size=32)
+    assert "larger input size" not in str(e.value) and "\n" not in str(e.value)
+    assert Network(SpaceToDepth(False), input_size=(3, 32, 32)).captured.input_shape == (1, 3, 32, 32)
+
+
 def test_convs_of_another_dimensionality_are_priced_by_their_rule_and_stay_vanilla():
     """A Conv1d over a flattened row and a Conv3d over a stacked map inside a 2-D network: their own rules price
     them (the maps are not the network's, so they stay vanilla, with the ops around them)."""
