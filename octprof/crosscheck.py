@@ -113,13 +113,23 @@ def _cpu_sdpa_backward_flop(grad_out: Any, query: Any, key: Any, value: Any, *ar
     return 2 * _cpu_sdpa_flop(query, key, value)
 
 
+def _cpu_lstm_layer_flop(input: Any, w_ih: Any, w_hh: Any, *args: Any, **kwargs: Any) -> int:
+    """One layer and direction of PyTorch's fused CPU LSTM (``aten.mkldnn_rnn_layer``): every step's two gate
+    products, as FlopCounterMode counts the ``addmm`` of the decomposed LSTM on meta: 2 × steps × batch ×
+    (4H·In + 4H·H)."""
+    rows = math.prod(input) // input[-1]
+    return 2 * rows * (math.prod(w_ih) + math.prod(w_hh))
+
+
 def flop_counter(**kwargs: Any) -> Any:
     """``FlopCounterMode`` that also counts PyTorch's fused CPU attention kernel
     (``aten._scaled_dot_product_flash_attention_for_cpu`` and its backward) with FlopCounterMode's own formula
     for the other attention kernels (``sdpa_flop_count``: 2 per multiply-add of ``q @ k^T`` and of
     ``softmax(...) @ v``; the backward, 2 x that, as the math path's four products).  Plain FlopCounterMode has
     no formula for it and counts 0 on CPU, while the same ``F.scaled_dot_product_attention`` on meta tensors (the
-    math path) is counted as two products: with this mapping the count does not depend on the kernel that runs."""
+    math path) is counted as two products: with this mapping the count does not depend on the kernel that runs.
+    Likewise the fused CPU LSTM layer (``aten.mkldnn_rnn_layer``, 0 in plain FlopCounterMode), counted as its gate
+    products are on meta."""
     from torch.utils.flop_counter import FlopCounterMode
 
     aten = torch.ops.aten
@@ -128,6 +138,8 @@ def flop_counter(**kwargs: Any) -> Any:
         mapping[aten._scaled_dot_product_flash_attention_for_cpu] = _cpu_sdpa_flop
     if hasattr(aten, "_scaled_dot_product_flash_attention_for_cpu_backward"):
         mapping[aten._scaled_dot_product_flash_attention_for_cpu_backward] = _cpu_sdpa_backward_flop
+    if hasattr(aten, "mkldnn_rnn_layer"):
+        mapping[aten.mkldnn_rnn_layer] = _cpu_lstm_layer_flop
     return FlopCounterMode(display=False, custom_mapping={**mapping, **kwargs.pop("custom_mapping", {})}, **kwargs)
 
 

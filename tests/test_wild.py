@@ -238,6 +238,19 @@ def test_input_channels_declared_by_the_model_win_over_the_first_conv():
     assert Network(SpaceToDepth(False), input_size=(3, 32, 32)).captured.input_shape == (1, 3, 32, 32)
 
 
+def test_fused_cpu_lstm_counts_as_on_meta():
+    """Sequencer's ``nn.LSTM``: CPU runs the fused ``aten.mkldnn_rnn_layer`` (plain FlopCounterMode: 0), meta the
+    decomposed gates (addmm).  ``flop_counter`` counts both alike: bidirectional, In 8, H 16, 5 steps, batch 2:
+    2 directions × 5 × 2 × (64·8 + 64·16) = 30,720 macs."""
+    lstm = torch.nn.LSTM(8, 16, batch_first=True, bidirectional=True)
+    counts = []
+    for dev in ("cpu", "meta"):
+        with torch.no_grad(), flop_counter() as fc:
+            lstm.to(dev)(torch.randn(2, 5, 8, device=dev))
+        counts.append(fc.get_total_flops())
+    assert counts == [2 * 30_720] * 2
+
+
 def test_convs_of_another_dimensionality_are_priced_by_their_rule_and_stay_vanilla():
     """A Conv1d over a flattened row and a Conv3d over a stacked map inside a 2-D network: their own rules price
     them (the maps are not the network's, so they stay vanilla, with the ops around them)."""
