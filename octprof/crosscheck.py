@@ -7,7 +7,8 @@ Conventions, side by side (every public tool counts differently):
   norm 2 per element in eval mode (1 without affine), nearest upsampling 1 per output element, adaptive
   average pooling 1 per input element; pooling, additions, activations 0.  octprof's ``fvcore_flops``.
 - ``FlopCounterMode``: 2 per multiply-add of convolutions and matrix products, nothing else; so
-  FlopCounterMode / 2 = ``macs``.
+  FlopCounterMode / 2 = ``macs``.  Plain FlopCounterMode counts PyTorch's fused CPU attention kernel 0:
+  :func:`flop_counter` counts it by FlopCounterMode's own attention formula.
 - The paper's "FLOPs" are multiply-adds (plus biases, pooling and ReLUs, which are small): ``paper_flops``.
 """
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -26,8 +28,9 @@ CONVENTIONS: tuple[str, ...] = (
     "macs: multiply-accumulates of convolutions and linear layers; flops = 2 x macs",
     "fvcore_flops: fvcore's count: 1 per multiply-add, BatchNorm 2 per element (eval), nearest upsampling "
     "1 per output, adaptive average pooling 1 per input; pooling, additions, activations 0",
-    "flop_counter: torch.utils.flop_counter.FlopCounterMode counts 2 per multiply-add of convolutions and "
-    "matrix products and nothing else, so flop_counter / 2 = macs",
+    "flop_counter: torch.utils.flop_counter.FlopCounterMode counts 2 per multiply-add of convolutions, "
+    "matrix products and attention (fused CPU attention by its sdpa formula) and nothing else, "
+    "so flop_counter / 2 = macs",
     "paper_flops: the paper's FLOPs are multiply-adds, plus bias additions, pooling outputs x kernel area, "
     "global-pool inputs and ReLU outputs (BN, additions, upsampling 0)",
 )
@@ -92,12 +95,59 @@ def fvcore_count(model: nn.Module, inputs: tuple[Any, ...]) -> tuple[int, dict[s
     return total, by_module, by_op
 
 
-def flop_counter_count(model: nn.Module, inputs: tuple[Any, ...]) -> tuple[int, dict[str, int]]:
-    """FlopCounterMode's total and per-module counts (FLOPs, 2 per multiply-add), names as in
-    ``named_modules``.  Works on meta tensors."""
+def _as_4d(shape: Any) -> tuple[int, ...]:
+    """An attention operand's shape as (batch, heads, length, features): leading dimensions folded into heads."""
+    shape = tuple(shape)
+    return shape if len(shape) == 4 else (1, math.prod(shape[:-2]), *shape[-2:])
+
+
+def _cpu_sdpa_flop(query: Any, key: Any, value: Any, *args: Any, out_shape: Any = None, **kwargs: Any) -> int:
+    from torch.utils.flop_counter import sdpa_flop_count
+
+    return sdpa_flop_count(_as_4d(query), _as_4d(key), _as_4d(value))
+
+
+def _cpu_sdpa_backward_flop(grad_out: Any, query: Any, key: Any, value: Any, *args: Any, **kwargs: Any) -> int:
+    """The four products of the backward (grads of v, of the scores, of q, of k): 2 x the forward, as FlopCounterMode
+    counts the math path's backward on meta (its formula for the CUDA kernels adds a recomputed q @ k^T)."""
+    return 2 * _cpu_sdpa_flop(query, key, value)
+
+
+def _cpu_lstm_layer_flop(input: Any, w_ih: Any, w_hh: Any, *args: Any, **kwargs: Any) -> int:
+    """One layer and direction of PyTorch's fused CPU LSTM (``aten.mkldnn_rnn_layer``): every step's two gate
+    products, as FlopCounterMode counts the ``addmm`` of the decomposed LSTM on meta: 2 × steps × batch ×
+    (4H·In + 4H·H)."""
+    rows = math.prod(input) // input[-1]
+    return 2 * rows * (math.prod(w_ih) + math.prod(w_hh))
+
+
+def flop_counter(**kwargs: Any) -> Any:
+    """``FlopCounterMode`` that also counts PyTorch's fused CPU attention kernel
+    (``aten._scaled_dot_product_flash_attention_for_cpu`` and its backward) with FlopCounterMode's own formula
+    for the other attention kernels (``sdpa_flop_count``: 2 per multiply-add of ``q @ k^T`` and of
+    ``softmax(...) @ v``; the backward, 2 x that, as the math path's four products).  Plain FlopCounterMode has
+    no formula for it and counts 0 on CPU, while the same ``F.scaled_dot_product_attention`` on meta tensors (the
+    math path) is counted as two products: with this mapping the count does not depend on the kernel that runs.
+    Likewise the fused CPU LSTM layer (``aten.mkldnn_rnn_layer``, 0 in plain FlopCounterMode), counted as its gate
+    products are on meta."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    with quiet(), torch.no_grad(), FlopCounterMode(display=False) as fc:
+    aten = torch.ops.aten
+    mapping = {}
+    if hasattr(aten, "_scaled_dot_product_flash_attention_for_cpu"):
+        mapping[aten._scaled_dot_product_flash_attention_for_cpu] = _cpu_sdpa_flop
+    if hasattr(aten, "_scaled_dot_product_flash_attention_for_cpu_backward"):
+        mapping[aten._scaled_dot_product_flash_attention_for_cpu_backward] = _cpu_sdpa_backward_flop
+    if hasattr(aten, "mkldnn_rnn_layer"):
+        mapping[aten.mkldnn_rnn_layer] = _cpu_lstm_layer_flop
+    return FlopCounterMode(display=False, custom_mapping={**mapping, **kwargs.pop("custom_mapping", {})}, **kwargs)
+
+
+def flop_counter_count(model: nn.Module, inputs: tuple[Any, ...]) -> tuple[int, dict[str, int]]:
+    """FlopCounterMode's total and per-module counts (FLOPs, 2 per multiply-add), names as in
+    ``named_modules``; fused CPU attention counted as the other attention kernels are (:func:`flop_counter`).
+    Works on meta tensors."""
+    with quiet(), torch.no_grad(), flop_counter() as fc:
         model(*inputs)
     root = type(model).__name__
     by_module: dict[str, int] = {}

@@ -194,14 +194,58 @@ def model_dims(model: nn.Module) -> int:
     return len(first.kernel_size) if first is not None else 2
 
 
+def _defaulted_args(model: nn.Module) -> dict[str, Any]:
+    """The arguments of ``model.forward`` after the first that have a default (timm's ViT:
+    ``forward(x, attn_mask=None, is_causal=False)``), by name: traced fixed to their defaults."""
+    import inspect
+
+    try:
+        params = list(inspect.signature(model.forward).parameters.values())
+    except (TypeError, ValueError):
+        return {}
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return {p.name: p.default for p in params[1:] if p.kind in kinds and p.default is not inspect.Parameter.empty}
+
+
+def _drop_specialised(graph: fx.Graph) -> None:
+    """Remove the placeholders of arguments fixed to their defaults (``concrete_args``) and the assertions torch.fx
+    adds on them (``_assert_is_none``, ``torch._assert(x == default)``): the network then has one input."""
+    asserts = {torch.fx._symbolic_trace._assert_is_none, torch._assert}
+    for ph in [n for n in graph.nodes if n.op == "placeholder"][1:]:
+        closure: list[fx.Node] = []
+        todo = list(ph.users)
+        while todo:
+            n = todo.pop()
+            if n not in closure:
+                closure.append(n)
+                todo.extend(n.users)
+        if any(n.op == "output" for n in closure):
+            continue
+        if not all(n.target in asserts for n in closure if not n.users):
+            continue
+        order = {n: i for i, n in enumerate(graph.nodes)}
+        for n in sorted(closure, key=order.__getitem__, reverse=True):
+            graph.erase_node(n)
+        graph.erase_node(ph)
+
+
 def symbolic_trace(model: nn.Module, leaf_modules: Sequence[type | str] = ()) -> fx.GraphModule:
-    """Trace ``model`` with :class:`OctTracer`; an untraceable model gets an error naming the call that broke
-    tracing and what to do."""
+    """Trace ``model`` with :class:`OctTracer` (arguments after the first that have a default fixed to it); an
+    untraceable model gets an error naming the call that broke tracing and what to do."""
     tracer = OctTracer(leaf_modules)
+    concrete = _defaulted_args(model)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            graph = tracer.trace(model)
+            try:
+                graph = tracer.trace(model, concrete_args=concrete or None)
+            except Exception:
+                if not concrete:
+                    raise
+                tracer = OctTracer(leaf_modules)
+                graph = tracer.trace(model)  # the defaults could not be fixed: trace as it is (and say why below)
+            if concrete:
+                _drop_specialised(graph)
     except Exception as e:
         where = ""
         stack = getattr(tracer, "module_stack", None)
@@ -214,6 +258,22 @@ def symbolic_trace(model: nn.Module, leaf_modules: Sequence[type | str] = ()) ->
         ) from None
     name = type(model).__name__
     return fx.GraphModule(tracer.root, graph, name)
+
+
+def declared_channels(model: nn.Module) -> int | None:
+    """The input channels ``model`` declares, when it does: timm's ``pretrained_cfg["input_size"]`` (C, H, W), else
+    an integer ``in_chans`` / ``in_channels`` / ``num_channels`` attribute.  A first op that reshapes the input
+    (TResNet's space-to-depth stem: 3 channels become 48) makes the first conv's channels the wrong guess."""
+    for name in ("pretrained_cfg", "default_cfg"):
+        cfg = getattr(model, name, None)
+        size = cfg.get("input_size") if isinstance(cfg, dict) else None
+        if isinstance(size, (tuple, list)) and len(size) >= 2 and isinstance(size[0], int) and size[0] > 0:
+            return int(size[0])
+    for name in ("in_chans", "in_channels", "num_channels"):
+        v = getattr(model, name, None)
+        if isinstance(v, int) and not isinstance(v, bool) and v > 0:
+            return v
+    return None
 
 
 def capture(
@@ -230,13 +290,22 @@ def capture(
         raise bad("model", type(model).__name__, "expected a torch.nn.Module")
     dims = model_dims(model)
     if in_channels is None:
+        in_channels = declared_channels(model)
+    if in_channels is None:
         first = next((m for m in model.modules() if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Conv3d))), None)
         in_channels = first.in_channels if first is not None else 3
     shape = _input_shape(input_size, batch, in_channels, dims)
     gm = symbolic_trace(model, leaf_modules)
     placeholders = [n for n in gm.graph.nodes if n.op == "placeholder"]
     if len(placeholders) != 1:
-        raise bad("model", type(model).__name__, "octprof prices models with exactly one tensor input")
+        others = ", ".join(repr(str(n.target)) for n in placeholders[1:])
+        what = f"forward's argument {others} is an input besides the first" if others else "forward takes no input"
+        raise bad(
+            "model",
+            type(model).__name__,
+            f"octprof prices models with exactly one tensor input; {what} (arguments with a default are traced "
+            "fixed to it)",
+        )
     _propagate(gm, shape, dtype, model)
     graph = _to_opgraph(gm, dtype, len(shape))
     return Captured(gm, graph, shape, dtype)
@@ -249,9 +318,10 @@ class _CountingShapeProp:
 
     def __init__(self, gm: fx.GraphModule, fake_mode: Any = None) -> None:
         from torch.fx.passes.shape_prop import ShapeProp
-        from torch.utils.flop_counter import FlopCounterMode
 
-        counter = FlopCounterMode(display=False)
+        from octprof.crosscheck import flop_counter
+
+        counter = flop_counter()  # fused CPU attention counted as on meta: the count does not depend on the device
 
         class _Prop(ShapeProp):
             def run_node(self, n: fx.Node) -> Any:
@@ -292,9 +362,15 @@ def _propagate(gm: fx.GraphModule, shape: tuple[int, ...], dtype: torch.dtype, m
         msg = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
         where = re.search(r"target=([^\]]+)\]", str(e))
         at = f" at {where.group(1)}" if where else ""
+        if re.search(r"expected input.* to have \d+ channels", msg):  # the channels, not the size
+            hint = (
+                f"the input has {shape[1]} channels (inferred from the model's first conv, or its in_chans); give "
+                "the channels the model expects, input_size (C, H, W)"
+            )
+        else:
+            hint = "use a larger input size (or the channels the model expects: input_size (C, H, W))"
         raise OctprofError(
-            f"input_size: got {'x'.join(map(str, shape[2:]))}; the network fails on it{at}: {msg}"
-            ". Hint: use a larger input size (or the channels the model expects)"
+            f"input_size: got {'x'.join(map(str, shape[2:]))}; the network fails on it{at}: {msg}. Hint: {hint}"
         ) from None
     finally:
         with contextlib.suppress(Exception):

@@ -53,9 +53,9 @@ def observe_training(
     allocates nothing (any size runs in seconds); storages are told apart by their storage object, so the saved
     bytes are the same as on a real device."""
     import torch
-    from torch.utils.flop_counter import FlopCounterMode
 
     from octprof.convert import octify_captured
+    from octprof.crosscheck import flop_counter
     from octprof.prove import meta_copy
 
     dt = analysis.captured.dtype
@@ -94,14 +94,14 @@ def observe_training(
             if copies == 1
             else torch.optim.Adam(params, lr=1e-3)
         )
-    with FlopCounterMode(display=False) as fwd:
+    with flop_counter() as fwd:
         with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
             out = net(x)
         loss = _sum_outputs(out)
     del out
     if loss is None:
         raise bad("model", analysis.source.name, "its output holds no tensor to train on")
-    with FlopCounterMode(display=False) as bwd:
+    with flop_counter() as bwd:
         loss.backward()
     keep.clear()
     result: dict[str, int | None] = {

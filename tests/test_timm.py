@@ -8,9 +8,9 @@ import warnings
 
 import pytest
 import torch
-from torch.utils.flop_counter import FlopCounterMode
 
 from octprof.analysis import Network, UnpricedWarning
+from octprof.crosscheck import flop_counter
 
 timm = pytest.importorskip("timm")
 
@@ -55,7 +55,7 @@ def test_timm_network_priced_exactly(family, name, size):
             warnings.simplefilter("ignore", UnpricedWarning)
             t = a.total()
         octave = a.octify()
-        with torch.no_grad(), FlopCounterMode(display=False) as fc:
+        with torch.no_grad(), flop_counter() as fc:
             out = octave(x)
         assert fc.get_total_flops() == 2 * t["macs"], (name, alpha)
         assert sum(p.numel() for p in octave.parameters()) == t["params"], (name, alpha)
@@ -89,7 +89,7 @@ def test_timm_odd_sizes_convert_with_ceil(name, size):
         t = a.total()
     octave = a.octify()
     x = torch.randn(net.captured.input_shape, generator=torch.Generator().manual_seed(1))
-    with torch.no_grad(), FlopCounterMode(display=False) as fc:
+    with torch.no_grad(), flop_counter() as fc:
         octave(x)
     assert fc.get_total_flops() == 2 * t["macs"]
     assert sum(p.numel() for p in octave.parameters()) == t["params"] == net.param_count

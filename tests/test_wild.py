@@ -7,10 +7,10 @@ import warnings
 
 import pytest
 import torch
-from torch.utils.flop_counter import FlopCounterMode
 
 from octprof.analysis import Network, UnpricedWarning
 from octprof.core.errors import OctprofError
+from octprof.crosscheck import flop_counter
 from tests.wild import WILD
 
 ALPHAS = (0.0, 0.25, 0.5)
@@ -26,7 +26,7 @@ def _net(name: str) -> Network:
 
 
 def _run(model: torch.nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, int]:
-    with torch.no_grad(), FlopCounterMode(display=False) as fc:
+    with torch.no_grad(), flop_counter() as fc:
         out = model(x)
     return out, fc.get_total_flops()
 
@@ -65,6 +65,8 @@ def test_wild_patterns_keep_octave_layers():
         "spatial_gate",
         "attention",
         "sdpa",
+        "sdpa_heads",
+        "param_read",
         "transposed_conv",
         "norms",
         "odd_size",
@@ -135,6 +137,118 @@ def test_generic_pricing_of_matmul_attention_and_transposed_convs():
         unknown = df[df["op"] == "unknown"]
         assert len(unknown) and (unknown["macs"] > 0).all(), name
         assert not a.plan.unpriced, name
+
+
+def test_sdpa_is_priced_in_closed_form_whatever_the_device():
+    """``F.scaled_dot_product_attention`` has a rule of its own: on CPU PyTorch runs a fused kernel that plain
+    FlopCounterMode counts 0, on meta the math path it counts as two products; the price is the same on both.
+    sdpa_heads at 32x32: the stride-2 conv leaves 16x16 = 256 tokens, 4 heads of 32 / 4 = 8 features; q @ k^T is
+    4 * 256 * 256 * 8 = 2,097,152 multiply-adds and softmax(.) @ v as many: 4,194,304 macs."""
+    from octprof.core.rules.structure import sdpa_macs
+
+    assert sdpa_macs((1, 4, 256, 8), (1, 4, 256, 8), (1, 4, 256, 8)) == 4 * 256 * 256 * (8 + 8) == 4_194_304
+    assert sdpa_macs((2, 8, 10, 16), (2, 2, 12, 16), (2, 2, 12, 4)) == 2 * 8 * 10 * 12 * 20  # grouped-query heads
+    cpu = _net("sdpa_heads")
+    meta = Network("tests.wild:SDPAHeads", input_size=32)  # traced on the meta device
+    assert next(meta._model.parameters()).is_meta
+    for alpha in (0.0, 0.5):
+        for net in (cpu, meta):
+            rows = net.analyze(alpha).rows_frame()
+            sdpa = rows[rows["op"] == "sdpa"]
+            assert sdpa["macs"].tolist() == [4_194_304] and sdpa["fvcore_flops"].tolist() == [0], alpha
+            assert sdpa["paper_flops"].tolist() == [4_194_304]
+        want = cpu.analyze(alpha).total()
+        assert all(meta.analyze(alpha).total()[k] == want[k] for k in ("macs", "params", "fvcore_flops", "paper_flops"))
+    # plain FlopCounterMode misses the fused CPU kernel; octprof's cross-check counts it with torch's own formula
+    from torch.utils.flop_counter import FlopCounterMode
+
+    x = torch.randn(cpu.captured.input_shape)
+    octave = cpu.analyze(0.5).octify()
+    with torch.no_grad(), FlopCounterMode(display=False) as plain:
+        octave(x)
+    _, flops = _run(octave, x)
+    assert flops - plain.get_total_flops() == 2 * 4_194_304
+    from octprof.crosscheck import fvcore_count
+
+    assert fvcore_count(octave, (x,))[0] == cpu.analyze(0.5).total()["fvcore_flops"]
+
+
+def test_defaulted_arguments_are_fixed_and_other_inputs_named():
+    """Arguments after the input with a default are traced fixed to it (one input left, no assertion on them); an
+    argument without one is named in the refusal."""
+    gm = _net("optional_args").captured.gm
+    assert [n.name for n in gm.graph.nodes if n.op == "placeholder"] == ["x"]
+    assert not [n for n in gm.graph.nodes if "assert" in str(n.target)]
+
+    class TwoInputs(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = torch.nn.Conv2d(3, 4, 3)
+
+        def forward(self, x, y):
+            return self.conv(x) + y
+
+    with pytest.raises(OctprofError, match=r"exactly one tensor input; forward's argument 'y'") as e:
+        Network(TwoInputs(), input_size=8)
+    assert "\n" not in str(e.value)
+
+
+def test_module_whose_parameters_the_graph_reads_stays_vanilla():
+    """XCiT reads ``self.token_projection.weight.dtype``: a conv (or batch norm, PReLU) whose parameters a graph node
+    reads is kept as it is, with its reason, so the octave network still has the attribute."""
+    a = _net("param_read").analyze(0.5)
+    convs = {a.plan.graph[n].module: c.mode for n, c in a.plan.convs.items()}
+    assert convs["proj"] == convs["conv"] == "vanilla" and convs["tail"] == convs["out"] == "octave"
+    assert "the graph reads proj.weight" in a.vanilla_reasons()["proj"]
+    assert "parameter read" in a.conv_summary()
+    octave = a.octify()
+    assert type(octave.get_submodule("proj")).__name__ == "Conv2d"
+    x = torch.randn(a.captured.input_shape)
+    _, flops = _run(octave, x)
+    assert flops == 2 * a.total()["macs"]
+
+
+def test_input_channels_declared_by_the_model_win_over_the_first_conv():
+    """TResNet's space-to-depth stem: 3 input channels become 12 before the first conv.  The channels the model
+    declares (timm's ``pretrained_cfg["input_size"]``, or ``in_chans``) are the input's; without them the first
+    conv's guess fails with a hint that names the channels, not the size."""
+    from torch import nn
+
+    class SpaceToDepth(nn.Module):
+        def __init__(self, declare: bool) -> None:
+            super().__init__()
+            if declare:
+                self.pretrained_cfg = {"input_size": (3, 224, 224)}
+            self.conv = nn.Conv2d(12, 16, 3, 1, 1)
+            self.out = nn.Conv2d(16, 16, 3, 1, 1)
+            self.head = torch.nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 4))
+
+        def forward(self, x):
+            return self.head(self.out(self.conv(F.pixel_unshuffle(x, 2))))
+
+    import torch.nn.functional as F
+
+    a = Network(SpaceToDepth(True), input_size=32).analyze(0.5)
+    assert a.captured.input_shape == (1, 3, 32, 32)
+    _, flops = _run(a.octify(), torch.randn(a.captured.input_shape))
+    assert flops == 2 * a.total()["macs"]
+    with pytest.raises(OctprofError, match=r"the input has 12 channels .* input_size \(C, H, W\)") as e:
+        Network(SpaceToDepth(False), input_size=32)
+    assert "larger input size" not in str(e.value) and "\n" not in str(e.value)
+    assert Network(SpaceToDepth(False), input_size=(3, 32, 32)).captured.input_shape == (1, 3, 32, 32)
+
+
+def test_fused_cpu_lstm_counts_as_on_meta():
+    """Sequencer's ``nn.LSTM``: CPU runs the fused ``aten.mkldnn_rnn_layer`` (plain FlopCounterMode: 0), meta the
+    decomposed gates (addmm).  ``flop_counter`` counts both alike: bidirectional, In 8, H 16, 5 steps, batch 2:
+    2 directions × 5 × 2 × (64·8 + 64·16) = 30,720 macs."""
+    lstm = torch.nn.LSTM(8, 16, batch_first=True, bidirectional=True)
+    counts = []
+    for dev in ("cpu", "meta"):
+        with torch.no_grad(), flop_counter() as fc:
+            lstm.to(dev)(torch.randn(2, 5, 8, device=dev))
+        counts.append(fc.get_total_flops())
+    assert counts == [2 * 30_720] * 2
 
 
 def test_convs_of_another_dimensionality_are_priced_by_their_rule_and_stay_vanilla():

@@ -200,6 +200,68 @@ class SDPA(nn.Module):
         return self.head(y.reshape(n, c, h, w) + x)
 
 
+class SDPAHeads(nn.Module):
+    """timm-style multi-head attention on the tokens of a conv map: qkv by a linear layer, 4 heads,
+    ``F.scaled_dot_product_attention`` (on CPU PyTorch runs its fused flash kernel, which plain FlopCounterMode
+    counts 0; on meta, the math path: two products)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = _stem()
+        self.conv = nn.Conv2d(16, 32, 3, 2, 1)
+        self.qkv = nn.Linear(32, 96)
+        self.proj = nn.Conv2d(32, 16, 1)
+        self.head = _Head(16)
+
+    def forward(self, x):
+        x = self.conv(self.stem(x))
+        n, c, h, w = x.shape
+        qkv = self.qkv(x.flatten(2).transpose(1, 2)).reshape(n, h * w, 3, 4, c // 4).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv.unbind(0)
+        y = F.scaled_dot_product_attention(q, k, v)  # (n, 4, h*w, c/4)
+        return self.head(self.proj(y.transpose(1, 2).reshape(n, h * w, c).transpose(1, 2).reshape(n, c, h, w)))
+
+
+class OptionalArgs(nn.Module):
+    """timm's ViT: ``forward(x, attn_mask=None, is_causal=False)``: arguments after the input with a default,
+    traced fixed to it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = _stem()
+        self.conv = nn.Conv2d(16, 16, 3, 1, 1)
+        self.head = _Head(16)
+
+    def forward(self, x, mask=None, causal=False, scale=1.0):
+        y = self.conv(self.stem(x))
+        if mask is not None:
+            y = y * mask
+        if causal:
+            y = torch.tril(y)
+        return self.head(y * scale)
+
+
+class ParamRead(nn.Module):
+    """XCiT: ``pos.to(self.token_projection.weight.dtype)``; and a map scaled by a conv's weight and a batch
+    norm's bias: the graph reads the parameters of modules conversion would replace."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = _stem()
+        self.proj = nn.Conv2d(16, 16, 3, 1, 1)
+        self.conv = nn.Conv2d(16, 16, 3, 1, 1)
+        self.bn = nn.BatchNorm2d(16)
+        self.tail = nn.Conv2d(16, 16, 3, 1, 1)
+        self.out = nn.Conv2d(16, 16, 3, 1, 1)
+        self.head = _Head(16)
+
+    def forward(self, x):
+        y = self.proj(self.stem(x))
+        y = y.to(self.proj.weight.dtype)
+        z = self.bn(self.conv(y)) * self.conv.weight.mean() + self.bn.bias.sum()
+        return self.head(self.out(self.tail(z)))
+
+
 class TransposedConv(nn.Module):
     """An encoder-decoder: a strided conv down, a ConvTranspose2d up, added to the skip."""
 
@@ -349,6 +411,9 @@ WILD: dict[str, tuple[type[nn.Module], int]] = {
     "shared_conv": (SharedConv, 32),
     "attention": (Attention, 32),
     "sdpa": (SDPA, 32),
+    "sdpa_heads": (SDPAHeads, 32),
+    "optional_args": (OptionalArgs, 32),
+    "param_read": (ParamRead, 32),
     "transposed_conv": (TransposedConv, 32),
     "norms": (Norms, 32),
     "same_padding": (SamePadding, 32),

@@ -116,6 +116,7 @@ CATEGORIES = frozenset(
         "odd size",
         "preset",
         "shared module",
+        "parameter read",
         "refused by the proof",
         "feeds a vanilla op",
         "network output",
@@ -400,14 +401,21 @@ def _plan(graph: OpGraph, options: PlanOptions) -> Plan:
             force(p, "network input", "stem")
     refused = dict(options.refuse)
     shared: set[str] = set()
+    # attributes the graph reads directly (``get_attr``: XCiT's ``self.proj.weight.dtype``), by owning module
+    read = {str(n.target).rsplit(".", 1)[0]: str(n.target) for n in graph if n.op == "get_attr" and "." in n.target}
+    param_read: set[str] = set()
     for n, r in facts.rules:
         # a conv or batch norm module called from several places becomes one octave module: keep it vanilla
         if r.splits_module and n.attrs.get("module_calls", 1) > 1 and n.is_map:
             refused.setdefault(n.name, f"module {n.module} is called {n.attrs['module_calls']} times")
             shared.add(n.name)
+        # ... and one whose parameters the graph reads: conversion replaces it (an octave conv has no ``weight``)
+        elif n.op == "call_module" and n.module in read and n.is_map:
+            refused.setdefault(n.name, f"the graph reads {read[n.module]}")
+            param_read.add(n.name)
 
     def refused_cat(name: str) -> str:
-        return "shared module" if name in shared else "refused by the proof"
+        return "shared module" if name in shared else "parameter read" if name in param_read else "refused by the proof"
 
     alpha_of: dict[str, float] = {}
     cat_of: dict[str, list[str]] = {}
@@ -602,7 +610,7 @@ def _plan(graph: OpGraph, options: PlanOptions) -> Plan:
     merges: list[tuple[str, str]] = []
     for n, r in facts.merging:
         if r.flow in ("opaque", "merge") or n.name not in pieces:
-            for i in n.inputs:
+            for i in dict.fromkeys(n.inputs):  # an input used twice (``sdpa(x, x, v)``) is merged once
                 if i in splits and splits[i].split:
                     merges.append((n.name, i))
     reasons: dict[str, str] = {}

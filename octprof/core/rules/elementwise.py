@@ -159,7 +159,8 @@ class Mul(Rule):
     convert = "mul"
 
     def saved(self, node: OpNode, shape: Shape) -> Saved:
-        return Saved(inputs=-1)  # each factor's gradient reads the other
+        # each factor's gradient reads the other; a product with a number keeps nothing (the number is not a tensor)
+        return Saved(inputs=-1) if len(node.inputs) > 1 else NOTHING_SAVED
 
 
 @rule

@@ -10,6 +10,7 @@ from octprof.core.graph import OpNode, Shape, numel
 from octprof.core.rules.base import (
     NN,
     NOTHING_SAVED,
+    Call,
     Rule,
     Saved,
     TensorSplit,
@@ -203,6 +204,59 @@ class Norm(_Merged):
 
     def saved_exact(self, node: OpNode) -> bool:
         return False  # the model assumes the input; the statistics kept differ per norm and backend
+
+
+def sdpa_macs(query: Shape, key: Shape, value: Shape, out: Shape | None = None) -> int:
+    """Multiply-accumulates of ``scaled_dot_product_attention(query, key, value)``: the two products
+    ``q @ k^T`` and ``softmax(...) @ v`` over every batch dimension of the output (broadcast batch dimensions and
+    grouped-query heads included), ``prod(batch) * Lq * Lk * (E + Ev)``: FlopCounterMode's ``sdpa_flop_count`` / 2.
+    The mask, the scale and the softmax are not counted (FlopCounterMode counts them 0)."""
+    lq, e = query[-2], query[-1]
+    lk, ev = key[-2], value[-1]
+    if out is not None:
+        batch = out[:-2]
+    else:  # broadcast the batch dimensions (GQA: the query has the most heads)
+        dims = [query[:-2], key[:-2], value[:-2]]
+        rank = max(len(d) for d in dims)
+        padded = [(1,) * (rank - len(d)) + tuple(d) for d in dims]
+        batch = tuple(max(col) for col in zip(*padded))
+    return numel(batch) * lq * lk * (e + ev)
+
+
+@rule
+class SDPA(_Merged):
+    """``F.scaled_dot_product_attention``: priced in closed form (:func:`sdpa_macs`) whichever kernel runs it (the
+    math path, counted by FlopCounterMode as two matrix products, or a fused kernel it may count 0 for, such as
+    CPU flash attention).  Split maps are merged before it.  fvcore has no handle for
+    ``aten::scaled_dot_product_attention``: 0 there; the paper's convention counts multiply-adds as for matmul."""
+
+    kind = "sdpa"
+    functions = ("torch._C._nn.scaled_dot_product_attention", "torch.nn.functional.scaled_dot_product_attention")
+
+    def call_attrs(self, call: Call) -> dict[str, Any]:
+        shapes = [call.shape(0, "query"), call.shape(1, "key"), call.shape(2, "value")]
+        return {"qkv_shapes": tuple(shapes)} if all(s and len(s) >= 2 for s in shapes) else {}
+
+    def _macs(self, node: OpNode) -> int:
+        shapes = node.attrs.get("qkv_shapes")
+        return sdpa_macs(*shapes, node.out_shape) if shapes and node.out_shape else 0
+
+    def counts(self, node: OpNode) -> dict[str, Any]:
+        macs = self._macs(node)
+        note = "fvcore: no handle for aten::scaled_dot_product_attention (0)"
+        return {"macs": macs, "paper_flops": macs, "fvcore_flops": 0, "note": note}
+
+    def unpriced(self, node: OpNode) -> bool:
+        return "qkv_shapes" not in node.attrs  # shapes unknown: not priced, listed
+
+    def saved_exact(self, node: OpNode) -> bool:
+        return False  # the kernel keeps q, k, v, its output and statistics, by backend
+
+    def kernel(self, node: OpNode) -> str:
+        return "gemm"
+
+    def gemm(self, node: OpNode) -> dict[str, Any]:
+        return {"macs": self._macs(node), "weights": 0, "m": 0, "k": 0, "n": 0, "kind": "conv"}
 
 
 # ops that fvcore prices as one flop per multiply-add (its handles for convolution and matrix products)
