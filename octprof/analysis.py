@@ -224,7 +224,17 @@ class Analysis:
                 out[node.label] = ("alpha 0", "alpha 0")
             else:
                 out[node.label] = ("other", "its maps are not split")
+        for node in self._own_forward_convs():
+            why = f"{node.target} is a {node.attrs['own_forward']} with a forward of its own"
+            out[node.label] = ("own forward", why)
         return out
+
+    def _own_forward_convs(self) -> list[Any]:
+        """Convolutions of a subclass with a ``forward`` of its own (timm's ``ScaledStdConv2d``): unknown ops kept
+        whole, priced by what FlopCounterMode counts, never octave."""
+        from octprof.core.rules import OctaveLayer, get_rule
+
+        return [n for n in self.plan.graph if isinstance(get_rule(n.attrs.get("own_forward", "unknown")), OctaveLayer)]
 
     def vanilla_reasons(self) -> dict[str, str]:
         """Why each convolution that is not an octave layer stayed vanilla: ``{conv label: reason}``."""
@@ -237,7 +247,8 @@ class Analysis:
         for cat, _ in self._vanilla().values():
             counts[cat] = counts.get(cat, 0) + 1
         tail = ", ".join(f"{k} {c}" for c, k in sorted(((c, k) for k, c in counts.items()), reverse=True))
-        return f"{len(p.octave_layers())} of {len(p.convs)} convs octave" + (f"; vanilla: {tail}" if tail else "")
+        convs = len(p.convs) + len(self._own_forward_convs())
+        return f"{len(p.octave_layers())} of {convs} convs octave" + (f"; vanilla: {tail}" if tail else "")
 
     def refusals(self) -> list[dict[str, str]]:
         """Ops the proof by construction found unable to take the split their rule promised: each now runs on

@@ -34,6 +34,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from octprof.core.layer import conv_output_size
+
 __all__ = ["ShapeOnly", "broadcast", "like"]
 
 _NI = NotImplemented
@@ -151,7 +153,7 @@ def _conv(nd: int) -> Callable[[Any, Any], Any]:
             )
         out = []
         for n, ki, si, pi, di in zip(x.shape[2:], k, s, p, d):
-            o = (n + 2 * pi - di * (ki - 1) - 1) // si + 1
+            o = conv_output_size(n, ki, pi, di, si)
             if n + 2 * pi < di * (ki - 1) + 1 or o < 1:
                 raise RuntimeError(
                     f"Calculated padded input size per channel: {n + 2 * pi}. Kernel size: {di * (ki - 1) + 1}. "

@@ -417,6 +417,9 @@ def _to_opgraph(gm: fx.GraphModule, dtype: torch.dtype, map_rank: int = 4) -> Op
             target = _qualname(type(m))
             module = str(n.target)
             attrs = r.module_attrs(m) if r else {}
+            base = None if r else match_module(_mro_names(m))
+            if base is not None and base.splits_module:  # a conv / batch norm with a forward of its own, kept whole
+                attrs["own_forward"] = base.kind
             # every parameter the module holds, counted once however often it is called: the rules of modules
             # that do not read them one by one (norms, transposed convs, unknown modules) price these
             attrs["module_params"] = sum(p.numel() for p in m.parameters())

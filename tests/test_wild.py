@@ -274,6 +274,10 @@ def test_subclass_with_its_own_forward_is_not_its_base_op():
     assert type(octave.get_submodule("bn")).__name__ == "_ActBN"
     assert a.unpriced_counts() == {"tests.wild._ActBN": 1}  # FlopCounterMode counts nothing for it: listed
     assert a.plan.octave_layers()
+    # the summary counts it as a conv kept vanilla, with the reason (stem, std, conv, out, the head's: 5 convs)
+    assert a.conv_summary().startswith("2 of 5 convs octave; vanilla:"), a.conv_summary()
+    assert "own forward 1" in a.conv_summary()
+    assert a.vanilla_reasons()["std"] == "tests.wild._StdConv is a conv2d with a forward of its own"
 
 
 def test_timm_batchnorm_act_keeps_its_activation_per_frequency():

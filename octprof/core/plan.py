@@ -117,6 +117,7 @@ CATEGORIES = frozenset(
         "preset",
         "shared module",
         "parameter read",
+        "own forward",
         "refused by the proof",
         "feeds a vanilla op",
         "network output",
