@@ -143,6 +143,8 @@ class DataMove(_Merged):
         "torch._C._nn.pad",
         "torch.nn.functional.softmax",
         "torch.softmax",
+        "torch.pixel_shuffle",
+        "torch.pixel_unshuffle",
     )
     modules = (f"{NN}.pixelshuffle.PixelShuffle", f"{NN}.pixelshuffle.PixelUnshuffle", f"{NN}.activation.Softmax")
     methods = ("unbind", "roll", "flip", "expand", "expand_as", "repeat", "softmax")
