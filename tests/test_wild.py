@@ -453,3 +453,20 @@ def test_odd_size_ceil_converts_and_counts_exactly(make, size, octave_at_ceil):
 def test_odd_size_is_checked():
     with pytest.raises(OctprofError, match="odd_size"):
         Network(WILD["odd_size"][0](), input_size=32, odd_size="round")
+
+
+def test_proof_catches_a_conversion_that_builds_other_channels(monkeypatch):
+    """The proof's shape-only kernels still see channels: an octave conv built at another α than the plan's gives
+    other shapes, and the proof refuses it (naming the shapes) instead of pricing the plan."""
+    from octprof.octconv import OctConv2d
+
+    real = OctConv2d.from_conv.__func__
+
+    def wrong(cls, conv, alpha_in, alpha_out, *args, **kw):
+        return real(cls, conv, alpha_in, 0.25 if alpha_out == 0.5 else alpha_out, *args, **kw)
+
+    monkeypatch.setattr(OctConv2d, "from_conv", classmethod(wrong))
+    a = Network(WILD["layer_scale"][0](), input_size=32).analyze(0.5)
+    whys = [r["why"] for r in a.refusals()]
+    # e.g. "gives ((1, 12, 32, 32), (1, 4, 16, 16)) where the plan has ((1, 8, 32, 32), (1, 8, 16, 16))"
+    assert whys and all("where the plan has" in w for w in whys), whys
