@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import statistics
 import sys
 import time
@@ -27,29 +26,11 @@ from octprof.analysis import Network
 from octprof.core.fmt import write_atomic
 from octprof.core.layer import conv_paths
 from octprof.crosscheck import fvcore_count
+from octprof.machine import machine_info
 from octprof.zoo import list_models
 
 ALPHAS = (0.0, 0.125, 0.25, 0.5, 0.75)
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def machine() -> dict:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "platform": platform.platform(),
-    }
 
 
 def median_ms(fn, n: int = 7) -> float:
@@ -143,7 +124,7 @@ def main() -> None:
         "zoo_seconds": round(zoo_s, 2),
         "zoo_seconds_without_proof": round(zoo["unproven"], 2),
         "pricing_vs_fvcore": ratios,
-        "machine": machine(),
+        "machine": machine_info(),
         "command": "python benchmarks/pricing_speed.py",
     }
     path = os.path.join(HERE, "results", "pricing_speed.json")

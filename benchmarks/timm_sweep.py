@@ -31,7 +31,6 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
@@ -286,32 +285,22 @@ def run_one(family: str, name: str, size: int, note: str, timeout: float) -> dic
 
 
 def machine() -> dict[str, Any]:
-    import torch
+    """octprof's description of the machine (``octprof.machine.machine_info``), with timm's version and the date."""
+    from octprof.machine import machine_info
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
     try:
         import timm
 
         timm_version = timm.__version__
     except ImportError:
         timm_version = None
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "timm": timm_version,
-        "platform": platform.platform(),
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-    }
+    info = machine_info()
+    info.update(
+        cores=info["cpu_count"],
+        timm=timm_version,
+        date=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    )
+    return info
 
 
 def _cell(r: dict[str, Any]) -> str:
