@@ -247,7 +247,7 @@ class Analysis:
         for cat, _ in self._vanilla().values():
             counts[cat] = counts.get(cat, 0) + 1
         tail = ", ".join(f"{k} {c}" for c, k in sorted(((c, k) for k, c in counts.items()), reverse=True))
-        convs = len(p.convs) + len(self._own_forward_convs())
+        convs = len(p.convs) + counts.get("own forward", 0)  # convs kept whole are not the plan's
         return f"{len(p.octave_layers())} of {convs} convs octave" + (f"; vanilla: {tail}" if tail else "")
 
     def refusals(self) -> list[dict[str, str]]:

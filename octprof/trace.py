@@ -43,18 +43,19 @@ def _mro_names(module: nn.Module) -> list[str]:
     return [f"{c.__module__}.{c.__qualname__}" for c in type(module).__mro__]
 
 
-def module_rule(module: nn.Module) -> Rule | None:
-    """The rule of ``module``: that of its class or of its nearest registered base class.  Conversion rebuilds a
-    conv or a batch norm from its parameters alone (``splits_module``), so a subclass with a ``forward`` of its own
-    (timm's ``ScaledStdConv2d`` standardises its weight, ``Conv2dSame`` pads) is not that op: no rule (an
-    ``unknown`` leaf, priced by what FlopCounterMode counts and kept whole) unless its rule names the class."""
+def module_rule(module: nn.Module) -> tuple[Rule | None, Rule | None]:
+    """``(rule, own_forward)``: the rule of ``module``, that of its class or of its nearest registered base class.
+    Conversion rebuilds a conv or a batch norm from its parameters alone (``splits_module``), so a subclass with a
+    ``forward`` of its own (timm's ``ScaledStdConv2d`` standardises its weight, ``Conv2dSame`` pads) is not that
+    op unless its rule names the class: no rule (an ``unknown`` leaf, priced by what FlopCounterMode counts and kept
+    whole), and ``own_forward`` is the rule of the op it is not (``None`` for every other module)."""
     names = _mro_names(module)
     r = match_module(names)
     if r is None or not r.splits_module or names[0] in r.modules:
-        return r
+        return r, None
     base = next(c for c, n in zip(type(module).__mro__, names) if n in r.modules)
     own = any(getattr(type(module), f, None) is not getattr(base, f, None) for f in ("forward", "_conv_forward"))
-    return None if own else r
+    return (None, r) if own else (r, None)
 
 
 class OctTracer(fx.Tracer):
@@ -412,14 +413,13 @@ def _to_opgraph(gm: fx.GraphModule, dtype: torch.dtype, map_rank: int = 4) -> Op
             outputs.extend(i.name for i in _tensor_inputs(n))
         elif n.op == "call_module":
             m = gm.get_submodule(n.target)
-            r = module_rule(m)
+            r, own = module_rule(m)
             kind = r.kind if r else "unknown"
             target = _qualname(type(m))
             module = str(n.target)
             attrs = r.module_attrs(m) if r else {}
-            base = None if r else match_module(_mro_names(m))
-            if base is not None and base.splits_module:  # a conv / batch norm with a forward of its own, kept whole
-                attrs["own_forward"] = base.kind
+            if own is not None:  # a conv / batch norm with a forward of its own, kept whole
+                attrs["own_forward"] = own.kind
             # every parameter the module holds, counted once however often it is called: the rules of modules
             # that do not read them one by one (norms, transposed convs, unknown modules) price these
             attrs["module_params"] = sum(p.numel() for p in m.parameters())
