@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, ClassVar, Protocol
 
 from octprof.core.graph import OpNode, Shape, numel
@@ -83,16 +84,10 @@ class TensorSplit:
         """``[(part, shape)]``: ``[("", shape)]`` when vanilla, else the non-empty of high and low."""
         return list(self._parts)
 
-    @property
+    @cached_property
     def _parts(self) -> tuple[tuple[str, Shape], ...]:
-        # computed once per split (the split is frozen): pricing reads it for every op that reads or makes the map
-        parts = self.__dict__.get("_parts_once")
-        if parts is None:
-            parts = self._split_parts()
-            object.__setattr__(self, "_parts_once", parts)
-        return parts
-
-    def _split_parts(self) -> tuple[tuple[str, Shape], ...]:
+        """The parts, computed once per split (the split is frozen): pricing reads them for every op that reads or
+        makes the map."""
         if not self.split or not self.is_map:
             return (("", self.shape),)
         n, c, *sp = self.shape
@@ -174,17 +169,18 @@ def explicit_padding(padding: Any, kernel_size: Any, dilation: Any, n: int = 2) 
 # -- cost rows ----------------------------------------------------------------------------------------------
 
 
+def _shape_text(shape: Shape | None, texts: dict[Any, str] | None) -> str:
+    if shape is None or texts is None:
+        return fmt_shape(shape)
+    text = texts.get(shape)
+    if text is None:
+        text = texts[shape] = fmt_shape(shape)
+    return text
+
+
 def cost_row(node: OpNode, path: str, in_shape: Shape | None, out_shape: Shape | None, **counts: Any) -> dict:
-    texts = memo("shape text")
-    if texts is None:
-        in_text, out_text = fmt_shape(in_shape), fmt_shape(out_shape)
-    else:  # within one price() call: each shape's text formatted once
-        in_text = texts.get(in_shape) if in_shape is not None else ""
-        if in_text is None:
-            in_text = texts[in_shape] = fmt_shape(in_shape)
-        out_text = texts.get(out_shape) if out_shape is not None else ""
-        if out_text is None:
-            out_text = texts[out_shape] = fmt_shape(out_shape)
+    texts = memo("shape text")  # within one price() call: each shape's text formatted once
+    in_text, out_text = _shape_text(in_shape, texts), _shape_text(out_shape, texts)
     row = {
         "layer": node.label,
         "op": node.kind,
