@@ -117,16 +117,25 @@ def _ints(v: Any, nd: int) -> tuple[int, ...] | None:
     return None
 
 
+def _bind(args: Any, kwargs: Any, signature: tuple[tuple[str, Any], ...]) -> list[Any] | None:
+    """The call's arguments in ``signature``'s order (``(name, default)`` pairs), or None when the call passes an
+    argument the signature does not have (then PyTorch's own kernel runs and names it)."""
+    if len(args) > len(signature) or (kwargs and not set(kwargs) <= {n for n, _ in signature}):
+        return None
+    return [args[i] if i < len(args) else kwargs.get(n, d) for i, (n, d) in enumerate(signature)]
+
+
 def _conv(nd: int) -> Callable[[Any, Any], Any]:
-    names = ("input", "weight", "bias", "stride", "padding", "dilation", "groups")
-    defaults = (None, None, None, 1, 0, 1, 1)
+    signature = (
+        ("input", None), ("weight", None), ("bias", None), ("stride", 1), ("padding", 0), ("dilation", 1),
+        ("groups", 1),
+    )  # fmt: skip
 
     def rule(args: Any, kwargs: Any) -> Any:
-        if len(args) > len(names) or any(k not in names for k in kwargs):
+        bound = _bind(args, kwargs, signature)
+        if bound is None:
             return _NI
-        x, w, b, stride, padding, dilation, groups = (
-            args[i] if i < len(args) else kwargs.get(n, d) for i, (n, d) in enumerate(zip(names, defaults))
-        )
+        x, w, b, stride, padding, dilation, groups = bound
         if not (_meta(x) and _meta(w)) or (b is not None and not _meta(b)) or type(groups) is not int:
             return _NI
         s, p, d = _ints(stride, nd), _ints(padding, nd), _ints(dilation, nd)
@@ -166,15 +175,16 @@ def _conv(nd: int) -> Callable[[Any, Any], Any]:
 
 
 def _avg_pool(nd: int) -> Callable[[Any, Any], Any]:
-    names = ("input", "kernel_size", "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override")
-    defaults = (None, None, None, 0, False, True, None)
+    signature = (
+        ("input", None), ("kernel_size", None), ("stride", None), ("padding", 0), ("ceil_mode", False),
+        ("count_include_pad", True), ("divisor_override", None),
+    )  # fmt: skip
 
     def rule(args: Any, kwargs: Any) -> Any:
-        if len(args) > len(names) or any(k not in names for k in kwargs):
+        bound = _bind(args, kwargs, signature)
+        if bound is None:
             return _NI
-        x, kernel, stride, padding, ceil, _, divisor = (
-            args[i] if i < len(args) else kwargs.get(n, dflt) for i, (n, dflt) in enumerate(zip(names, defaults))
-        )
+        x, kernel, stride, padding, ceil, _, divisor = bound
         if not _meta(x) or x.dim() != nd + 2 or type(ceil) is not bool or divisor is not None:
             return _NI
         k = _ints(kernel, nd)
@@ -200,14 +210,17 @@ def _avg_pool(nd: int) -> Callable[[Any, Any], Any]:
     return rule
 
 
+_INTERPOLATE = (
+    ("input", None), ("size", None), ("scale_factor", None), ("mode", "nearest"), ("align_corners", None),
+    ("recompute_scale_factor", None), ("antialias", False),
+)  # fmt: skip
+
+
 def _interpolate(args: Any, kwargs: Any) -> Any:
-    names = ("input", "size", "scale_factor", "mode", "align_corners", "recompute_scale_factor", "antialias")
-    defaults = (None, None, None, "nearest", None, None, False)
-    if len(args) > len(names) or any(k not in names for k in kwargs):
+    bound = _bind(args, kwargs, _INTERPOLATE)
+    if bound is None:
         return _NI
-    x, size, scale, mode, align, recompute, antialias = (
-        args[i] if i < len(args) else kwargs.get(n, dflt) for i, (n, dflt) in enumerate(zip(names, defaults))
-    )
+    x, size, scale, mode, align, recompute, antialias = bound
     if not _meta(x) or mode != "nearest" or align is not None or recompute or antialias or not 3 <= x.dim() <= 5:
         return _NI
     nd = x.dim() - 2
