@@ -51,7 +51,7 @@ class UnpricedWarning(UserWarning):
 
 
 def unpriced_message(counts: dict[str, int]) -> str:
-    """``3 ops not priced: torch.cumsum ×2, torch.foo ×1 — totals exclude them``."""
+    """``3 ops not priced: torch.cumprod ×2, torch.foo ×1 — totals exclude them``."""
     n = sum(counts.values())
     kinds = ", ".join(f"{t} ×{k}" for t, k in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
     return f"{n} op{'s' if n != 1 else ''} not priced: {kinds} — totals exclude them"
@@ -122,7 +122,7 @@ class Analysis:
         return out
 
     def unpriced_counts(self) -> dict[str, int]:
-        """Ops no rule prices and FlopCounterMode counted nothing for, by target: ``{"torch.cumsum": 1}``."""
+        """Ops no rule prices and FlopCounterMode counted nothing for, by target: ``{"torch.cumprod": 1}``."""
         out: dict[str, int] = {}
         for n in self.plan.unpriced:
             t = self.plan.graph[n].target

@@ -45,6 +45,7 @@ from octprof.nn import (
 )
 
 __all__ = [
+    "Operand",
     "PerFrequencyCall",
     "oct_merge_any",
     "oct_pieces",
@@ -107,9 +108,13 @@ def oct_size(x: Any, *args: Any, temporal: bool = False) -> Any:
 
 
 def oct_getattr(x: Any, name: str) -> Any:
-    if isinstance(x, torch.Tensor) or name not in ("shape",):
+    """``x.shape`` of the vanilla map a split pair stands for; ``x.device`` / ``x.dtype``: its parts' (one map's
+    tensors made on its device, a position encoding's)."""
+    if isinstance(x, torch.Tensor) or name not in ("shape", "device", "dtype"):
         return getattr(x, name)
-    return oct_size(x)
+    if name == "shape":
+        return oct_size(x)
+    return getattr(next(p for p in x if p is not None), name)
 
 
 def oct_dim(x: Any) -> int:
@@ -117,22 +122,70 @@ def oct_dim(x: Any) -> int:
     return x.dim() if isinstance(x, torch.Tensor) else next(p for p in x if p is not None).dim()
 
 
+class Operand:
+    """Where a call's tensor operand goes in its arguments: the ``index``-th tensor the call is given at run time."""
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+    def __repr__(self) -> str:
+        return f"Operand({self.index})"
+
+
+def _fill(a: Any, values: tuple[Any, ...]) -> Any:
+    if isinstance(a, Operand):
+        return values[a.index]
+    if isinstance(a, (tuple, list)):
+        return type(a)(_fill(x, values) for x in a)
+    if isinstance(a, dict):
+        return {k: _fill(v, values) for k, v in a.items()}
+    return a
+
+
+def _part_of(value: Any, part: int, high: int, total: int, dims: int) -> Any:
+    """Part ``part`` (0 high, 1 low) of one operand of a per-element call on split maps: a split map gives its
+    part; a per-channel vector of the map's rank ``(1, C, 1, …)`` its channels; a number or one-element tensor is
+    shared; any other tensor cannot be split alike (the proof refuses the op)."""
+    if isinstance(value, tuple):
+        return value[part]
+    if not isinstance(value, torch.Tensor) or value.numel() <= 1:
+        return value
+    if value.dim() == dims and value.shape[0] == 1 and value.shape[1] == total and all(d == 1 for d in value.shape[2:]):
+        return value[:, :high] if part == 0 else value[:, high:]
+    raise ValueError("per-frequency op: a split map meets a vanilla tensor that is neither a scalar nor per-channel")
+
+
 class PerFrequencyCall(nn.Module):
-    """Calls a function or tensor method on each part of a split map (tensors pass through as one call)."""
+    """Calls a function or tensor method on each part of split maps.  ``args`` / ``kwargs`` hold the call's
+    arguments with each tensor operand replaced by a :class:`Operand`; the operands come at run time.  With no split
+    operand it is the one call; else the call runs once per part, every split operand giving that part (a
+    per-channel vector its channels, a number as it is)."""
 
     def __init__(self, fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any], method: bool = False) -> None:
         super().__init__()
         self.fn, self.args, self.kwargs, self.method = fn, args, kwargs, method
 
-    def _call(self, t: torch.Tensor) -> torch.Tensor:
+    def _call(self, values: tuple[Any, ...]) -> torch.Tensor:
+        args, kwargs = _fill(self.args, values), _fill(self.kwargs, values)
         if self.method:
-            return getattr(t, self.fn)(*self.args, **self.kwargs)
-        return self.fn(t, *self.args, **self.kwargs)
+            return getattr(args[0], self.fn)(*args[1:], **kwargs)
+        return self.fn(*args, **kwargs)
 
-    def forward(self, x: Any) -> Any:
-        if isinstance(x, torch.Tensor):
-            return self._call(x)
-        return tuple(None if p is None else self._call(p) for p in x)
+    def forward(self, *values: Any) -> Any:
+        pairs = [v for v in values if isinstance(v, tuple)]
+        if not pairs:
+            return self._call(values)
+        ref = pairs[0]
+        high = ref[0].shape[1] if ref[0] is not None else 0
+        total = high + (ref[1].shape[1] if ref[1] is not None else 0)
+        dims = next(p for p in ref if p is not None).dim()
+        out = []
+        for part in (0, 1):
+            if ref[part] is None:
+                out.append(None)
+                continue
+            out.append(self._call(tuple(_part_of(v, part, high, total, dims) for v in values)))
+        return tuple(out)
 
 
 def _set_submodule(root: Any, name: str, new: nn.Module) -> None:
@@ -270,9 +323,17 @@ class _Rewrite:
             return
         name = f"_octprof_{node.name}"
         method = node.op == "call_method"
-        self.gm.add_module(name, PerFrequencyCall(node.target, tuple(node.args[1:]), dict(node.kwargs), method))
+        operands: list[fx.Node] = []
+
+        def slot(n: fx.Node) -> Any:  # every node operand (a map, a parameter, a size) comes at run time
+            operands.append(n)
+            return Operand(len(operands) - 1)
+
+        args = fx.node.map_arg(node.args, slot)
+        kwargs = fx.node.map_arg(node.kwargs, slot)
+        self.gm.add_module(name, PerFrequencyCall(node.target, tuple(args), dict(kwargs), method))
         with self.graph.inserting_before(node):
-            new = self.graph.call_module(name, (node.args[0],))
+            new = self.graph.call_module(name, tuple(operands))
         self.replace(node, new)
 
     def _binary(self, node: fx.Node, fn: Any) -> None:

@@ -99,6 +99,11 @@ def _shape(n: Any) -> tuple[int, ...] | None:
     return tuple(int(d) for d in meta.shape)
 
 
+def _dtype(n: Any) -> str | None:
+    meta = n.meta.get("tensor_meta") if isinstance(n, fx.Node) else None
+    return str(meta.dtype) if meta is not None and hasattr(meta, "dtype") else None
+
+
 def _arg(node: fx.Node, index: int, name: str, default: Any) -> Any:
     if len(node.args) > index:
         return node.args[index]
@@ -161,6 +166,18 @@ class _FxCall:
 
     def shape(self, index: int, name: str) -> tuple[int, ...] | None:
         return _shape(_arg(self.node, index, name, None))
+
+    def dtype(self, index: int, name: str) -> str | None:
+        return _dtype(_arg(self.node, index, name, None))
+
+    def out_dtype(self) -> str | None:
+        return _dtype(self.node)
+
+    def requires_grad(self) -> bool:
+        meta = self.node.meta.get("tensor_meta")
+        # one tensor's metadata (a named tuple itself), or a tuple of them (max along a dim: values, indices)
+        metas = [meta] if hasattr(meta, "requires_grad") or not isinstance(meta, (tuple, list)) else meta
+        return any(bool(getattr(m, "requires_grad", True)) for m in metas if m is not None)
 
 
 _SIZE_FORMS = {1: "a length L or (C, L)", 2: "a size S, (H, W) or (C, H, W)", 3: "(T, H, W) or (C, T, H, W)"}
@@ -349,7 +366,8 @@ def _propagate(gm: fx.GraphModule, shape: tuple[int, ...], dtype: torch.dtype, m
     # weights fails in some kernels), and let ``dtype`` decide only the bytes of every tensor.
     dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), dtype)
     try:
-        with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
+        # with gradients on (a caller's no_grad would hide which tensors need one: the memory model reads it)
+        with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()), torch.enable_grad():
             warnings.simplefilter("ignore")
             if device.type == "meta":  # a model built on the meta device: meta kernels, no fake mode needed
                 _CountingShapeProp(gm).propagate(torch.empty(shape, dtype=dtype, device="meta"))

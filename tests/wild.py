@@ -387,7 +387,7 @@ class Conv1d3d(nn.Module):
 
 
 class Unknown(nn.Module):
-    """An op no rule knows and FlopCounterMode counts nothing for (cumsum): priced 0 and listed."""
+    """An op no rule knows and FlopCounterMode counts nothing for (cumprod): priced 0 and listed."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -397,7 +397,98 @@ class Unknown(nn.Module):
 
     def forward(self, x):
         x = self.conv(self.stem(x))
-        return self.head(torch.cumsum(x, dim=1))
+        return self.head(torch.cumprod(x, dim=1))
+
+
+class FourierPosition(nn.Module):
+    """EdgeNeXt / XCiT: a Fourier position encoding made from the map's sizes (``~torch.zeros(...)``, ``cumsum``,
+    ``torch.arange``, ``temperature ** ...``, ``sin`` / ``cos``, ``.to``), projected by a 1x1 conv and added to
+    the map; then the map normalised along channels (``F.normalize``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = _stem()
+        self.conv = nn.Conv2d(16, 16, 3, 1, 1)
+        self.proj = nn.Conv2d(8, 16, 1)
+        self.tail = nn.Conv2d(16, 16, 3, 1, 1)
+        self.head = _Head(16)
+
+    def position(self, n: int, h: int, w: int, device: torch.device) -> torch.Tensor:
+        mask = ~torch.zeros((n, h, w), device=device).to(torch.bool)
+        y = mask.cumsum(1, dtype=torch.float32)
+        x = mask.cumsum(2, dtype=torch.float32)
+        dim_t = torch.arange(2, device=device).to(torch.float32)
+        dim_t = 10000.0 ** (dim_t / 2)
+        px, py = x[..., None] / dim_t, y[..., None] / dim_t
+        return torch.cat((px.sin(), px.cos(), py.sin(), py.cos()), dim=3).permute(0, 3, 1, 2)  # (n, 8, h, w)
+
+    def forward(self, x):
+        x = self.conv(self.stem(x))
+        n, _, h, w = x.shape
+        x = x + self.proj(self.position(n, h, w, x.device).to(x.dtype))
+        return self.head(self.tail(F.normalize(x, dim=1)))
+
+
+class HaloBlocks(nn.Module):
+    """HaloNet: keys and values as overlapping blocks of a padded map (``Tensor.unfold``, a view), averaged back."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = _stem()
+        self.conv = nn.Conv2d(16, 16, 3, 1, 1)
+        self.mix = nn.Conv2d(16, 16, 1)
+        self.head = _Head(16)
+
+    def forward(self, x):
+        x = self.conv(self.stem(x))
+        kv = F.pad(x, (2, 2, 2, 2)).unfold(2, 12, 8).unfold(3, 12, 8)  # (n, c, 4, 4, 12, 12)
+        blocks = self.mix(kv.mean((-1, -2)))  # (n, c, 4, 4)
+        return self.head(F.interpolate(blocks, scale_factor=8.0) + x)
+
+
+class AffineStarReLU(nn.Module):
+    """ResMLP's affine layer (``torch.addcmul`` of per-channel parameters) and PoolFormerV2's StarReLU
+    (``s * relu(x) ** 2 + b``), on maps: per element, each frequency on its own."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = _stem()
+        self.conv = nn.Conv2d(16, 16, 3, 1, 1)
+        self.alpha = nn.Parameter(torch.full((1, 16, 1, 1), 0.5))
+        self.beta = nn.Parameter(torch.zeros(1, 16, 1, 1))
+        self.scale = nn.Parameter(torch.ones(1))
+        self.bias = nn.Parameter(torch.zeros(1))
+        self.tail = nn.Conv2d(16, 16, 3, 1, 1)
+        self.head = _Head(16)
+
+    def forward(self, x):
+        x = self.conv(self.stem(x))
+        y = torch.addcmul(self.beta, self.alpha, x)
+        y = self.scale * F.relu(y) ** 2 + self.bias + (torch.square(x) + 1.0).rsqrt() * (x.pow(2) + 1.0).sqrt()
+        return self.head(self.tail(y))
+
+
+class Outlook(nn.Module):
+    """VOLO: outlook attention's windows of a map (``nn.Unfold``), weighted and folded back (``F.fold``); the class
+    head's ``max`` over tokens; LeViT's ``reshape_as`` and GCViT's ``repeat_interleave`` on the same tokens."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = _stem()
+        self.conv = nn.Conv2d(16, 16, 3, 1, 1)
+        self.attn = nn.Conv2d(16, 9, 1)
+        self.unfold = nn.Unfold(3, padding=1)
+        self.fc = nn.Linear(16, 10)
+
+    def forward(self, x):
+        x = self.conv(self.stem(x))
+        n, c, h, w = x.shape
+        a = torch.softmax(self.attn(x), dim=1).reshape(n, 1, 9, h * w)
+        v = self.unfold(x).reshape(n, c, 9, h * w)
+        y = F.fold((v * a).reshape(n, c * 9, h * w), (h, w), 3, padding=1)
+        t = y.flatten(2).transpose(1, 2)  # (n, hw, c)
+        t = t.reshape(n, h, w, c).reshape_as(t) + t.mean(0, keepdim=True).repeat_interleave(n, dim=0)
+        return self.fc(t.max(1)[0])
 
 
 WILD: dict[str, tuple[type[nn.Module], int]] = {
@@ -421,4 +512,8 @@ WILD: dict[str, tuple[type[nn.Module], int]] = {
     "conv1d_conv3d": (Conv1d3d, 32),
     "unknown_op": (Unknown, 32),
     "own_forward": (OwnForward, 32),
+    "fourier_position": (FourierPosition, 32),
+    "halo_blocks": (HaloBlocks, 32),
+    "affine_star_relu": (AffineStarReLU, 32),
+    "outlook": (Outlook, 32),
 }

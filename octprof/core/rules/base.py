@@ -136,6 +136,19 @@ class Call(Protocol):
 
     def shape(self, index: int, name: str) -> Shape | None: ...
 
+    def dtype(self, index: int, name: str) -> str | None:
+        """The dtype of a tensor argument (``torch.float32``, as text), None when not a tensor."""
+        ...
+
+    def out_dtype(self) -> str | None:
+        """The dtype of the call's tensor output (as text), None when it is not one tensor."""
+        ...
+
+    def requires_grad(self) -> bool:
+        """Whether the output needs a gradient in training (it depends on a parameter): an op on constants made
+        from sizes (a position encoding) keeps nothing for backward."""
+        ...
+
 
 def pair(v: Any) -> tuple[int, int]:
     """``3`` or ``(3,)`` or ``(3, 3)`` as two integers."""

@@ -18,6 +18,11 @@ from octprof.core.rules.base import (
 )
 
 
+def _grad_attrs(call: Call) -> dict[str, Any]:
+    """``grad``: whether the output needs a gradient (an op on constants made from sizes keeps nothing)."""
+    return {"grad": call.requires_grad()}
+
+
 @rule
 class Activation(Rule):
     kind = "activation"
@@ -158,9 +163,13 @@ class Mul(Rule):
     methods = ("mul", "mul_")
     convert = "mul"
 
+    def call_attrs(self, call: Call) -> dict[str, Any]:
+        return _grad_attrs(call)
+
     def saved(self, node: OpNode, shape: Shape) -> Saved:
-        # each factor's gradient reads the other; a product with a number keeps nothing (the number is not a tensor)
-        return Saved(inputs=-1) if len(node.inputs) > 1 else NOTHING_SAVED
+        # each factor's gradient reads the other; a product with a number keeps nothing (the number is not a tensor),
+        # nor does a product of constants (a position encoding made from sizes: no gradient)
+        return Saved(inputs=-1) if len(node.inputs) > 1 and node.attrs.get("grad", True) else NOTHING_SAVED
 
 
 @rule
@@ -181,9 +190,13 @@ class Div(Rule):
     methods = ("div", "div_", "true_divide")
     convert = "div"
 
+    def call_attrs(self, call: Call) -> dict[str, Any]:
+        return _grad_attrs(call)
+
     def saved(self, node: OpNode, shape: Shape) -> Saved:
-        # a / b keeps b (and a, for b's gradient) when b is a tensor; dividing by a number keeps nothing
-        return Saved(inputs=2) if len(node.inputs) > 1 else NOTHING_SAVED
+        # a / b keeps b (and a, for b's gradient) when b is a tensor; dividing by a number keeps nothing, nor does a
+        # quotient of constants (no gradient)
+        return Saved(inputs=2) if len(node.inputs) > 1 and node.attrs.get("grad", True) else NOTHING_SAVED
 
 
 @rule
@@ -198,3 +211,105 @@ class Cat(Rule):
 
     def saved(self, node: OpNode, shape: Shape) -> Saved:
         return NOTHING_SAVED
+
+
+@rule
+class Pointwise(Rule):
+    """Per-element arithmetic besides the four operators: powers (``x ** 2``, ``torch.pow``, ``square``, ``sqrt``,
+    ``rsqrt``), ``sin`` / ``cos`` and the bitwise not of a mask (``~m``).  Each part is computed on its own
+    (``per_frequency``; a tensor operand that is a split map or a per-channel vector takes its part).  Every
+    convention counts 0: FlopCounterMode counts none of them, fvcore has no handle for any, and the paper's
+    convention counts multiply-adds, bias additions, pooling and ReLU outputs only (products and quotients 0)."""
+
+    kind = "pointwise"
+    _names = ("pow", "square", "sqrt", "rsqrt", "sin", "cos")
+    functions = (
+        "_operator.pow",
+        "_operator.ipow",
+        "_operator.invert",
+        "torch.bitwise_not",
+        *(f"torch.{f}" for f in _names),
+    )
+    methods = (*_names, "bitwise_not", "logical_not")
+    convert = "per_frequency"
+
+    def call_attrs(self, call: Call) -> dict[str, Any]:
+        # which operands of a power are tensors: x ** 2, 2 ** x, x ** y keep different tensors for backward
+        return {
+            **_grad_attrs(call),
+            "tensors": (call.shape(0, "input") is not None, call.shape(1, "exponent") is not None),
+        }
+
+    def saved(self, node: OpNode, shape: Shape) -> Saved:
+        if not node.attrs.get("grad", True):
+            return NOTHING_SAVED
+        name = "pow" if node.target == "_operator.ipow" else op_name(node)
+        if name in ("sqrt", "rsqrt"):  # d sqrt(x) = 1 / (2 sqrt(x)), d rsqrt(x) = -rsqrt(x)^3 / 2: the result
+            return Saved(inputs=0, output=True)
+        if name == "pow":
+            base, exponent = node.attrs.get("tensors", (True, False))
+            if base and exponent:  # x ** y: both operands and the result
+                return Saved(inputs=-1, output=True)
+            if exponent:  # 2 ** x: the exponent (the only tensor input) and the result
+                return Saved(inputs=1, output=True)
+            return Saved()  # x ** 2: its base
+        if name in ("square", "sin", "cos"):
+            return Saved()
+        return NOTHING_SAVED  # invert, bitwise_not, logical_not: no gradient
+
+    def saved_caveat(self, node: OpNode) -> str | None:
+        return "in-place power" if node.target.endswith(("ipow", "pow_")) else None
+
+
+@rule
+class Cast(Rule):
+    """``x.to(dtype)``, ``x.float()``, …: a per-element conversion (``per_frequency``), no arithmetic in any
+    convention; the same dtype (and device) returns the input itself (a view, no kernel).  Keeps nothing for
+    backward (the gradient is converted back)."""
+
+    kind = "cast"
+    methods = ("to", "float", "double", "half", "bfloat16")
+    convert = "per_frequency"
+
+    def call_attrs(self, call: Call) -> dict[str, Any]:
+        src, dst = call.dtype(0, "self"), call.out_dtype()
+        return {"alias": src is not None and src == dst and not call.arg(99, "copy", False)}
+
+    def saved(self, node: OpNode, shape: Shape) -> Saved:
+        return NOTHING_SAVED
+
+    def view(self, node: OpNode) -> bool:
+        return bool(node.attrs.get("alias"))
+
+    def kernel(self, node: OpNode) -> str:
+        return "none" if self.view(node) else "memory"
+
+
+@rule
+class AddCMul(Rule):
+    """``torch.addcmul(x, a, b, value=v)`` = x + v·a·b and ``addcdiv`` = x + v·a/b (ResMLP's affine layer: a
+    per-channel scale and shift): per element, so each part is computed on its own (``per_frequency``; each operand
+    that is a split map or a per-channel vector takes its part).  0 in every convention (FlopCounterMode counts it
+    0, fvcore has no handle for ``aten::addcmul``, and the paper's convention counts neither products nor additions).
+    Keeps its two factors for backward (each one's gradient reads the other), not the addend."""
+
+    kind = "addcmul"
+    functions = ("torch.addcmul", "torch.addcdiv")
+    methods = ("addcmul", "addcdiv", "addcmul_", "addcdiv_")
+    convert = "per_frequency"
+
+    def call_attrs(self, call: Call) -> dict[str, Any]:
+        # the tensor operands, in order (x, a, b): the rule's inputs are the tensor ones among them
+        addend = call.arg(0, "input")
+        # ResMLP's addend is a parameter (read by get_attr: not a tensor the memory model follows)
+        return {**_grad_attrs(call), "activation_addend": getattr(addend, "op", "get_attr") != "get_attr"}
+
+    def saved(self, node: OpNode, shape: Shape) -> Saved:
+        if not node.attrs.get("grad", True):
+            return NOTHING_SAVED
+        # the factors (parameters are not followed: a parameter addend adds nothing); an activation addend is counted
+        # too (saved_caveat)
+        return Saved(inputs=-1)
+
+    def saved_caveat(self, node: OpNode) -> str | None:
+        return "addcmul keeps its factors, not its addend" if node.attrs.get("activation_addend", True) else None

@@ -37,11 +37,18 @@ class Flatten(Rule):
         "torch.mean",
         "torch.amax",
     )
-    methods = ("flatten", "view", "reshape", "squeeze", "unsqueeze", "permute", "transpose", "mean", "sum")
+    # ``x.reshape_as(y)`` / ``x.view_as(y)`` read only ``y``'s shape (LeViT): views, as reshape and view
+    methods = (
+        *("flatten", "view", "reshape", "squeeze", "unsqueeze", "permute", "transpose", "mean", "sum"),
+        *("reshape_as", "view_as"),
+    )
     flow = "vanilla"
     convert = "keep"
 
-    _views = ("flatten", "view", "reshape", "squeeze", "unsqueeze", "permute", "transpose", "contiguous")
+    _views = (
+        *("flatten", "view", "reshape", "squeeze", "unsqueeze", "permute", "transpose", "contiguous"),
+        *("reshape_as", "view_as"),
+    )
 
     def saved(self, node: OpNode, shape: Shape) -> Saved:
         return NOTHING_SAVED
@@ -131,10 +138,12 @@ class Slice(_Merged):
 
 @rule
 class DataMove(_Merged):
-    """Ops every convention counts as zero: splitting, padding, rolling, flipping, repeating, softmax."""
+    """Ops every convention counts as zero: splitting, padding, rolling, flipping, repeating (``repeat``,
+    ``repeat_interleave``: GCViT's global query, a copy that keeps nothing for backward), softmax."""
 
     kind = "data"
     functions = (
+        "torch.repeat_interleave",
         "torch.unbind",
         "torch.roll",
         "torch.flip",
@@ -147,7 +156,7 @@ class DataMove(_Merged):
         "torch.pixel_unshuffle",
     )
     modules = (f"{NN}.pixelshuffle.PixelShuffle", f"{NN}.pixelshuffle.PixelUnshuffle", f"{NN}.activation.Softmax")
-    methods = ("unbind", "roll", "flip", "expand", "expand_as", "repeat", "softmax")
+    methods = ("unbind", "roll", "flip", "expand", "expand_as", "repeat", "repeat_interleave", "softmax")
 
     def saved(self, node: OpNode, shape: Shape) -> Saved:
         # views, padding, rolling, flipping keep nothing; softmax keeps its output
@@ -206,6 +215,127 @@ class Norm(_Merged):
 
     def saved_exact(self, node: OpNode) -> bool:
         return False  # the model assumes the input; the statistics kept differ per norm and backend
+
+
+@rule
+class Unfold(_Merged):
+    """Sliding windows: ``x.unfold(dim, size, step)`` (HaloNet's key/value blocks: a view), ``F.unfold`` /
+    ``nn.Unfold`` (im2col: a copy of every window) and ``F.fold`` / ``nn.Fold`` (col2im: the windows summed back
+    into a map, VOLO's outlook attention).  Windows cross the split's geometry (a low part's windows are not the
+    low part of the windows), so split maps are merged first.  0 in every convention: FlopCounterMode counts none,
+    fvcore has no handle for ``aten::im2col`` / ``col2im`` / ``unfold``, and the paper's convention counts no
+    additions.  Keeps nothing for backward (each one's gradient is the other, given the sizes)."""
+
+    kind = "unfold"
+    modules = (f"{NN}.fold.Unfold", f"{NN}.fold.Fold")
+    functions = ("torch.nn.functional.unfold", "torch.nn.functional.fold")
+    methods = ("unfold",)
+
+    def saved(self, node: OpNode, shape: Shape) -> Saved:
+        return NOTHING_SAVED
+
+    def view(self, node: OpNode) -> bool:
+        return node.op == "call_method"  # Tensor.unfold: a strided view of its input
+
+    def kernel(self, node: OpNode) -> str:
+        return "none" if self.view(node) else "memory"
+
+    def saved_caveat(self, node: OpNode) -> str | None:
+        # CPU's col2im hands back its map in a buffer the size of its input (the windows): the op after it keeps
+        # that whole buffer when it keeps its input
+        return "fold's output sits in a buffer of its input's size" if op_name(node) == "fold" else None
+
+
+@rule
+class Normalize(_Merged):
+    """``F.normalize(x, p, dim)``: x divided by its p-norm along ``dim`` (XCiT's and EdgeNeXt's cross-covariance
+    attention, along the tokens' last axis; along channels by default).  A norm across an axis: split maps are
+    merged first.  0 in every convention (FlopCounterMode counts none of ``linalg_vector_norm``, ``clamp_min``,
+    ``div``; fvcore has no handle for them; the paper's convention counts no norm).  Keeps its input, the norm and
+    the clamped norm (each one element per vector along ``dim``) for backward."""
+
+    kind = "normalize"
+    functions = ("torch.nn.functional.normalize",)
+
+    def call_attrs(self, call: Call) -> dict[str, Any]:
+        return {"dim": int(call.arg(2, "dim", 1)), "grad": call.requires_grad()}
+
+    def saved(self, node: OpNode, shape: Shape) -> Saved:
+        if not node.attrs.get("grad", True) or not node.in_shapes:
+            return NOTHING_SAVED
+        x = node.in_shapes[0]
+        vectors = numel(x) // x[node.attrs.get("dim", 1)] if x else 0
+        return Saved(copy_elems=2 * vectors)
+
+
+@rule
+class CumSum(_Merged):
+    """``torch.cumsum`` / ``x.cumsum(dim)`` (EdgeNeXt's and XCiT's Fourier position encoding, on a mask): a scan
+    along an axis, which the split's geometry does not keep: split maps are merged first.  0 in every convention
+    (additions; FlopCounterMode counts none, fvcore has no handle for ``aten::cumsum``).  Keeps nothing for
+    backward (the gradient is a reversed cumulative sum)."""
+
+    kind = "cumsum"
+    functions = ("torch.cumsum",)
+    methods = ("cumsum",)
+
+    def saved(self, node: OpNode, shape: Shape) -> Saved:
+        return NOTHING_SAVED
+
+
+@rule
+class Max(_Merged):
+    """``x.max(dim)`` / ``x.min(dim)`` (values and indices: VOLO's class-attention head), ``x.max()`` (one value)
+    and ``torch.max(x, y)`` (per element).  A reduction across an axis: split maps are merged first.  0 in every
+    convention (comparisons: FlopCounterMode counts none, fvcore ignores ``aten::max``).  For backward, a reduction
+    along a dim keeps its int64 indices, a full reduction its input and result, the per-element form both
+    inputs."""
+
+    kind = "max"
+    functions = ("torch.max", "torch.min")
+    methods = ("max", "min")
+
+    def call_attrs(self, call: Call) -> dict[str, Any]:
+        other = call.shape(1, "other") is not None
+        dim = call.arg(1, "dim", None)
+        keepdim = bool(call.arg(2, "keepdim", False))
+        return {
+            "form": "elementwise" if other else ("all" if dim is None else "dim"),
+            "dim": None if other or dim is None else int(dim),
+            "keepdim": keepdim,
+            "grad": call.requires_grad(),
+        }
+
+    def saved(self, node: OpNode, shape: Shape) -> Saved:
+        form = node.attrs.get("form", "all")
+        if not node.attrs.get("grad", True) or form == "dim":
+            return NOTHING_SAVED  # along a dim: the indices, an output the model does not follow (saved_caveat)
+        return Saved(inputs=-1) if form == "elementwise" else Saved(output=True)
+
+    def saved_caveat(self, node: OpNode) -> str | None:
+        if node.attrs.get("form") == "dim" and node.attrs.get("grad", True):
+            return "max/min along a dim keeps its indices (a tuple output)"
+        return None
+
+    def view(self, node: OpNode) -> bool:
+        return False
+
+
+@rule
+class Create(Rule):
+    """Tensors made from sizes alone: ``torch.arange``, ``zeros``, ``ones``, ``full``, ``empty`` (the Fourier
+    position encodings of EdgeNeXt and XCiT start from them).  They read no tensor (flow ``meta``: only sizes), so
+    they are never split and are left as they are; a map-shaped one is vanilla (no conv produces it).  0 in every
+    convention (FlopCounterMode counts none; fvcore ignores ``aten::arange`` / ``zeros`` / ``ones`` / ``full`` /
+    ``empty``); the tensor made counts as an activation; nothing is kept for backward; one fill kernel."""
+
+    kind = "create"
+    functions = tuple(f"torch.{f}" for f in ("arange", "zeros", "ones", "full", "empty"))
+    flow = "meta"
+    convert = "keep"
+
+    def saved(self, node: OpNode, shape: Shape) -> Saved:
+        return NOTHING_SAVED
 
 
 def sdpa_macs(query: Shape, key: Shape, value: Shape, out: Shape | None = None) -> int:
