@@ -258,6 +258,39 @@ def test_fused_cpu_lstm_counts_as_on_meta():
     assert counts == [2 * 30_720] * 2
 
 
+class ConvRecurrent(torch.nn.Module):
+    """A CRNN-style head: conv features read as a sequence of 16 tokens by a 2-layer bidirectional recurrent layer."""
+
+    def __init__(self, kind: type) -> None:
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 16, 3, padding=1)
+        self.mid = torch.nn.Conv2d(16, 16, 3, padding=1)
+        self.conv2 = torch.nn.Conv2d(16, 16, 3, padding=1)
+        self.rnn = kind(16, 24, num_layers=2, batch_first=True, bidirectional=True)
+
+    def forward(self, x):
+        y = self.conv2(self.mid(self.conv(x))).flatten(2).transpose(1, 2)
+        return self.rnn(y)[0]
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU", "RNN"])
+@pytest.mark.parametrize("alpha", [0.0, 0.5])
+def test_recurrent_layers_are_priced_as_counted_on_every_kernel(kind, alpha):
+    """LSTM, GRU and RNN after convs: the totals equal ``flop_counter`` / 2 on the built network (CPU runs the fused
+    LSTM kernel, which plain FlopCounterMode counts 0; GRU and RNN run decomposed) and the parameters its module
+    tree, the maps merged before the flatten."""
+    torch.manual_seed(0)
+    model = ConvRecurrent(getattr(torch.nn, kind)).eval()
+    a = Network(model, input_size=4).analyze(alpha)
+    t = a.total()
+    net = a.octify()
+    assert not a.plan.unpriced
+    assert len(a.plan.octave_layers()) == (2 if alpha else 0)  # mid, and conv2 merging (the stem stays vanilla)
+    _, flops = _run(net, torch.randn(a.captured.input_shape))
+    assert flops == 2 * t["macs"]
+    assert t["params"] == sum(p.numel() for p in net.parameters()) == sum(p.numel() for p in model.parameters())
+
+
 def test_convs_of_another_dimensionality_are_priced_by_their_rule_and_stay_vanilla():
     """A Conv1d over a flattened row and a Conv3d over a stacked map inside a 2-D network: their own rules price
     them (the maps are not the network's, so they stay vanilla, with the ops around them)."""
