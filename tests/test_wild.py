@@ -470,3 +470,15 @@ def test_proof_catches_a_conversion_that_builds_other_channels(monkeypatch):
     whys = [r["why"] for r in a.refusals()]
     # e.g. "gives ((1, 12, 32, 32), (1, 4, 16, 16)) where the plan has ((1, 8, 32, 32), (1, 8, 16, 16))"
     assert whys and all("where the plan has" in w for w in whys), whys
+
+
+def test_per_channel_operand_of_fewer_axes_is_sliced_per_part():
+    """MetaFormer's ``x * scale.view(C, 1, 1)``: the operand broadcasts as ``(1, C, 1, 1)``, each part takes its
+    channels."""
+    from octprof.freq import oct_merge, oct_mul
+
+    h, l = torch.randn(2, 6, 8, 8), torch.randn(2, 2, 4, 4)
+    scale = torch.randn(8, 1, 1)
+    ph, pl = oct_mul((h, l), scale)
+    assert torch.equal(ph, h * scale[:6]) and torch.equal(pl, l * scale[6:])
+    assert torch.equal(oct_merge(oct_mul(scale, (h, l))), oct_merge((h, l)) * scale)
