@@ -71,6 +71,7 @@ def test_wild_patterns_keep_octave_layers():
         "norms",
         "odd_size",
         "unknown_op",
+        "layer_scale_view",
     }
     for name in expected_octave:
         assert _net(name).analyze(0.5).plan.octave_layers(), name
@@ -470,6 +471,19 @@ def test_proof_catches_a_conversion_that_builds_other_channels(monkeypatch):
     whys = [r["why"] for r in a.refusals()]
     # e.g. "gives ((1, 12, 32, 32), (1, 4, 16, 16)) where the plan has ((1, 8, 32, 32), (1, 8, 16, 16))"
     assert whys and all("where the plan has" in w for w in whys), whys
+
+
+def test_layer_scale_views_stay_one_tensor():
+    """``gamma.view(1, -1, 1, 1)`` (EfficientFormer) and ``scale.view(C, 1, 1)`` (ConvFormer) are made from a
+    parameter alone: the plan keeps them one tensor (the view gives one) while the map they scale stays split."""
+    a = _net("layer_scale_view").analyze(0.5)
+    g = a.plan.graph
+    views = [n for n in g if n.target == "Tensor.view"]
+    muls = [n for n in g if n.kind == "mul"]
+    assert len(views) == 2 and len(muls) == 2
+    assert not any(a.plan.split(n.name).split for n in views)
+    assert all(a.plan.splits[n.name].split for n in muls)
+    assert len(a.plan.octave_layers()) == 4
 
 
 def test_per_channel_operand_of_fewer_axes_is_sliced_per_part():

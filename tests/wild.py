@@ -400,6 +400,27 @@ class Unknown(nn.Module):
         return self.head(torch.cumsum(x, dim=1))
 
 
+class LayerScaleView(nn.Module):
+    """timm's layer scales: a 1-D parameter viewed as ``(1, C, 1, 1)`` (``LayerScale2d``: EfficientFormer) or as
+    ``(C, 1, 1)`` (MetaFormer's ``Scale``: ConvFormer) times a map."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = _stem()
+        self.conv = nn.Conv2d(16, 16, 3, 1, 1)
+        self.gamma = nn.Parameter(torch.linspace(0.5, 1.5, 16))
+        self.mid = nn.Conv2d(16, 16, 3, 1, 1)
+        self.scale = nn.Parameter(torch.linspace(-1.0, 1.0, 16))
+        self.tail = nn.Conv2d(16, 16, 3, 1, 1)
+        self.head = _Head(16)
+
+    def forward(self, x):
+        x = self.stem(x)
+        x = x + self.conv(x) * self.gamma.view(1, -1, 1, 1)
+        x = x + self.mid(x) * self.scale.view(16, 1, 1)
+        return self.head(self.tail(x))
+
+
 WILD: dict[str, tuple[type[nn.Module], int]] = {
     "channel_slice": (ChannelSlice, 32),
     "split_add": (SplitAdd, 32),
@@ -421,4 +442,5 @@ WILD: dict[str, tuple[type[nn.Module], int]] = {
     "conv1d_conv3d": (Conv1d3d, 32),
     "unknown_op": (Unknown, 32),
     "own_forward": (OwnForward, 32),
+    "layer_scale_view": (LayerScaleView, 32),
 }

@@ -208,6 +208,13 @@ class _Facts:
         self.rules: list[tuple[OpNode, Rule]] = [(n, get_rule(n.kind)) for n in graph]
         self.maps = [n for n in graph if n.is_map]
         self.map_inputs = {n.name: _map_inputs(graph, n) for n in graph}
+        # tensors made from parameters alone (a layer scale ``gamma.view(1, -1, 1, 1)``), not from the network's
+        # input: each stays one tensor, which the convert step slices per part where it meets a split map.  An op
+        # with no tensor input listed (an item of a tuple) is not one: what it reads is not known here
+        self.fixed: set[str] = set()
+        for n in graph:
+            if n.kind == "constant" or (n.inputs and n.op != "output" and all(i in self.fixed for i in n.inputs)):
+                self.fixed.add(n.name)
         uf = _UF()
         for n in self.maps:
             uf.find(n.name)
@@ -217,7 +224,7 @@ class _Facts:
             if r.flow == "same":
                 assert n.out_shape is not None
                 for i in self.map_inputs[n.name]:
-                    if graph[i].kind == "constant":  # a parameter stays one tensor; the convert step slices it
+                    if i in self.fixed:  # one tensor whatever the plan: not joined to the map's split
                         continue
                     if graph[i].out_shape[1] == n.out_shape[1]:  # type: ignore[index]
                         uf.union(n.name, i)
