@@ -72,6 +72,7 @@ def test_wild_patterns_keep_octave_layers():
         "odd_size",
         "unknown_op",
         "layer_scale_view",
+        "sized_upsample",
     }
     for name in expected_octave:
         assert _net(name).analyze(0.5).plan.octave_layers(), name
@@ -484,6 +485,26 @@ def test_layer_scale_views_stay_one_tensor():
     assert not any(a.plan.split(n.name).split for n in views)
     assert all(a.plan.splits[n.name].split for n in muls)
     assert len(a.plan.octave_layers()) == 4
+
+
+def test_upsampling_to_a_size_keeps_each_part_at_its_resolution():
+    """GhostNetV2's ``F.interpolate(gate, size=(out.shape[-2], out.shape[-1]))`` and ``nn.Upsample(size=...)`` on
+    split maps: each part is scaled by the whole factor, so the low part stays an octave lower."""
+    from octprof.freq import oct_merge
+
+    a = _net("sized_upsample").analyze(0.5)
+    ups = [n for n in a.plan.graph if n.kind == "upsample"]
+    assert len(ups) == 2 and all(a.plan.splits[n.name].split for n in ups)
+    octave = a.octify()
+    h = torch.randn(1, 8, 16, 16)
+    l = torch.randn(1, 8, 8, 8)
+    fn = octave.get_submodule(f"_octprof_{next(n.name for n in ups if n.op == 'call_function')}")
+    up_h, up_l = fn((h, l), size=None, scale_factor=(2.0, 2.0), mode="nearest")
+    assert up_h.shape == (1, 8, 32, 32) and up_l.shape == (1, 8, 16, 16)
+    assert torch.equal(oct_merge((up_h, up_l)), torch.nn.functional.interpolate(oct_merge((h, l)), scale_factor=2.0))
+    up = octave.get_submodule("up")
+    up_h, up_l = up((h, l))
+    assert up_h.shape == (1, 8, 32, 32) and up_l.shape == (1, 8, 16, 16)
 
 
 def test_per_channel_operand_of_fewer_axes_is_sliced_per_part():

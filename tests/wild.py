@@ -421,6 +421,30 @@ class LayerScaleView(nn.Module):
         return self.head(self.tail(x))
 
 
+class SizedUpsample(nn.Module):
+    """GhostNetV2's DFC attention: a gate computed at half resolution, upsampled back with
+    ``F.interpolate(size=(out.shape[-2], out.shape[-1]))`` (sizes read from another map), and with an
+    ``nn.Upsample(size=...)``, times the full map."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = _stem()
+        self.conv = nn.Conv2d(16, 16, 3, 1, 1)
+        self.short = nn.Conv2d(16, 16, 1)
+        self.short2 = nn.Conv2d(16, 16, 1)
+        self.up = nn.Upsample(size=(32, 32), mode="nearest")
+        self.tail = nn.Conv2d(16, 16, 3, 1, 1)
+        self.head = _Head(16)
+
+    def forward(self, x):
+        out = self.conv(self.stem(x))
+        res = self.short(F.avg_pool2d(out, kernel_size=2, stride=2))
+        gate = F.interpolate(torch.sigmoid(res), size=(out.shape[-2], out.shape[-1]), mode="nearest")
+        out = out * gate
+        res2 = self.short2(F.avg_pool2d(out, kernel_size=2, stride=2))
+        return self.head(self.tail(out * torch.sigmoid(self.up(res2))))
+
+
 WILD: dict[str, tuple[type[nn.Module], int]] = {
     "channel_slice": (ChannelSlice, 32),
     "split_add": (SplitAdd, 32),
@@ -443,4 +467,5 @@ WILD: dict[str, tuple[type[nn.Module], int]] = {
     "unknown_op": (Unknown, 32),
     "own_forward": (OwnForward, 32),
     "layer_scale_view": (LayerScaleView, 32),
+    "sized_upsample": (SizedUpsample, 32),
 }
