@@ -73,6 +73,7 @@ def test_wild_patterns_keep_octave_layers():
         "unknown_op",
         "layer_scale_view",
         "sized_upsample",
+        "position_embedding",
     }
     for name in expected_octave:
         assert _net(name).analyze(0.5).plan.octave_layers(), name
@@ -505,6 +506,16 @@ def test_upsampling_to_a_size_keeps_each_part_at_its_resolution():
     up = octave.get_submodule("up")
     up_h, up_l = up((h, l))
     assert up_h.shape == (1, 8, 32, 32) and up_l.shape == (1, 8, 16, 16)
+
+
+def test_full_size_parameter_keeps_its_map_vanilla_at_planning_time():
+    """A positional embedding (1, C, H, W) added to a map: the conversion cannot add it part by part, so the plan
+    says so itself ("meets a fixed tensor"); the proof has nothing to refuse."""
+    a = _net("position_embedding").analyze(0.5)
+    add = next(n for n in a.plan.graph if n.kind == "add")
+    assert a.plan.categories[add.name] == "meets a fixed tensor"
+    assert "not one value per channel" in a.plan.reasons[add.name]
+    assert not a.refusals()
 
 
 def test_per_channel_operand_of_fewer_axes_is_sliced_per_part():

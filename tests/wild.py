@@ -445,6 +445,24 @@ class SizedUpsample(nn.Module):
         return self.head(self.tail(out * torch.sigmoid(self.up(res2))))
 
 
+class PositionEmbedding(nn.Module):
+    """A map plus a parameter with a spatial extent (a positional embedding): not one value per channel, so the
+    map it meets stays vanilla (said at planning time), while the convs before and after it need not."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = _stem()
+        self.conv = nn.Conv2d(16, 16, 3, 1, 1)
+        self.pos = nn.Parameter(torch.linspace(-1.0, 1.0, 16 * 32 * 32).reshape(1, 16, 32, 32))
+        self.down = nn.Conv2d(16, 32, 3, 2, 1)
+        self.tail = nn.Conv2d(32, 32, 3, 1, 1)
+        self.head = _Head(32)
+
+    def forward(self, x):
+        x = self.conv(self.stem(x)) + self.pos
+        return self.head(self.tail(torch.relu(self.down(x))))
+
+
 WILD: dict[str, tuple[type[nn.Module], int]] = {
     "channel_slice": (ChannelSlice, 32),
     "split_add": (SplitAdd, 32),
@@ -468,4 +486,5 @@ WILD: dict[str, tuple[type[nn.Module], int]] = {
     "own_forward": (OwnForward, 32),
     "layer_scale_view": (LayerScaleView, 32),
     "sized_upsample": (SizedUpsample, 32),
+    "position_embedding": (PositionEmbedding, 32),
 }

@@ -128,6 +128,7 @@ CATEGORIES = frozenset(
         "pooling geometry",
         "vector",
         "meets a merged op",
+        "meets a fixed tensor",
         "meets a piece",
         "no split source",
         "split conflict",
@@ -358,6 +359,25 @@ class _Lows:
         return low
 
 
+# the arithmetic ops whose conversion (``octprof.freq``'s pair-aware functions) slices a per-channel operand per part
+_ARITHMETIC = ("add", "sub", "mul", "div")
+
+
+def _full_size_fixed(node: OpNode, fixed: set[str]) -> bool:
+    """Whether an arithmetic op reads a tensor made from parameters (:attr:`_Facts.fixed`) that its conversion
+    cannot take part by part: one that is neither a single value nor one value per channel (after broadcasting,
+    ``(1, C, 1, 1)``), e.g. a positional embedding with a spatial extent."""
+    assert node.out_shape is not None
+    rank, c = len(node.out_shape), node.out_shape[1]
+    for i, s in zip(node.inputs, node.in_shapes):
+        if i not in fixed or not s or len(s) > rank or all(d == 1 for d in s):
+            continue
+        full = (1,) * (rank - len(s)) + tuple(s)
+        if not (full[0] == 1 and full[1] == c and all(d == 1 for d in full[2:])):
+            return True
+    return False
+
+
 def check_patterns(graph: OpGraph, options: PlanOptions) -> None:
     """Every vanilla / override / stride_pool pattern must name at least one conv of the graph."""
     facts = _Facts.of(graph)
@@ -447,6 +467,11 @@ def _plan(graph: OpGraph, options: PlanOptions) -> Plan:
         if r.flow == "vanilla":
             for i in ins:
                 force(i, f"feeds {n.kind} {n.label}", "network output" if n.kind == "output" else "feeds a vanilla op")
+            if n.is_map:  # kept as it is: its output is one tensor, never a split pair
+                force(n.name, f"output of {n.kind} {n.label}, which gives one tensor", "meets a merged op")
+        elif r.convert in _ARITHMETIC and n.is_map and _full_size_fixed(n, facts.fixed):
+            why = f"{n.kind} {n.label} meets a tensor made from parameters that is not one value per channel"
+            force(n.name, why, "meets a fixed tensor")
         elif n.name in unhalvable:
             force(n.name, f"{n.kind} {n.label} cannot keep a half-size low part", "pooling geometry")
         elif r.flow == "gpool":
