@@ -519,6 +519,16 @@ def test_full_size_parameter_keeps_its_map_vanilla_at_planning_time():
     assert not a.refusals()
 
 
+def test_output_of_an_op_kept_as_it_is_is_one_tensor():
+    """A reshape back to a map, added to a split map: the plan keeps the sum vanilla itself (the reshape gives one
+    tensor), where before only the proof found it."""
+    a = _net("reshape_back").analyze(0.5)
+    add = next(n for n in a.plan.graph if n.kind == "add")
+    assert a.plan.categories[add.name] == "meets a merged op"
+    assert "gives one tensor" in a.plan.reasons[add.name]
+    assert not a.refusals() and a.plan.octave_layers()
+
+
 def test_per_channel_operand_of_fewer_axes_is_sliced_per_part():
     """MetaFormer's ``x * scale.view(C, 1, 1)``: the operand broadcasts as ``(1, C, 1, 1)``, each part takes its
     channels."""

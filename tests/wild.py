@@ -463,6 +463,26 @@ class PositionEmbedding(nn.Module):
         return self.head(self.tail(torch.relu(self.down(x))))
 
 
+class ReshapeBack(nn.Module):
+    """A map flattened for a 1-D op and reshaped back (as sequence mixers do), then added to a split map: the reshape
+    gives one tensor, so the sum stays vanilla, said at planning time."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = _stem()
+        self.conv = nn.Conv2d(16, 16, 3, 1, 1)
+        self.branch = nn.Conv2d(16, 16, 1)
+        self.mix = nn.Conv1d(16, 16, 3, 1, 1)
+        self.tail = nn.Conv2d(16, 16, 3, 1, 1)
+        self.head = _Head(16)
+
+    def forward(self, x):
+        x = self.conv(self.stem(x))
+        n, c, h, w = x.shape
+        x = x + self.mix(self.branch(x).flatten(2)).reshape(n, c, h, w)
+        return self.head(self.tail(x))
+
+
 WILD: dict[str, tuple[type[nn.Module], int]] = {
     "channel_slice": (ChannelSlice, 32),
     "split_add": (SplitAdd, 32),
@@ -487,4 +507,5 @@ WILD: dict[str, tuple[type[nn.Module], int]] = {
     "layer_scale_view": (LayerScaleView, 32),
     "sized_upsample": (SizedUpsample, 32),
     "position_embedding": (PositionEmbedding, 32),
+    "reshape_back": (ReshapeBack, 32),
 }

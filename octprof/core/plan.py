@@ -451,6 +451,7 @@ def _plan(graph: OpGraph, options: PlanOptions) -> Plan:
     chunks: dict[str, str] = {}  # split/chunk along channels -> its input
     merged_chunks: set[str] = set()  # ... whose pieces must all be vanilla: the input is merged before them
     piece_items: list[tuple[str, str, int, int]] = []  # (item node, chunk node, index, total channels)
+    kept: list[OpNode] = []  # ops of flow "vanilla" (kept as they are) whose output is a map
     odd, unhalvable = facts.octaves(options.temporal)
     if options.odd_size != "vanilla":
         odd = {}
@@ -467,8 +468,8 @@ def _plan(graph: OpGraph, options: PlanOptions) -> Plan:
         if r.flow == "vanilla":
             for i in ins:
                 force(i, f"feeds {n.kind} {n.label}", "network output" if n.kind == "output" else "feeds a vanilla op")
-            if n.is_map:  # kept as it is: its output is one tensor, never a split pair
-                force(n.name, f"output of {n.kind} {n.label}, which gives one tensor", "meets a merged op")
+            if n.is_map:
+                kept.append(n)
         elif r.convert in _ARITHMETIC and n.is_map and _full_size_fixed(n, facts.fixed):
             why = f"{n.kind} {n.label} meets a tensor made from parameters that is not one value per channel"
             force(n.name, why, "meets a fixed tensor")
@@ -538,6 +539,8 @@ def _plan(graph: OpGraph, options: PlanOptions) -> Plan:
             force(root, "a vector produced by a conv stays vanilla (squeeze-excitation hidden layer)", "vector")
         if root not in alpha_of and root not in cat_of and root not in gpool_of and root not in piece_roots:
             force(root, "no conv produces it", "no split source")
+    for n in kept:  # an op kept as it is gives one tensor, never a split pair (where nothing else said so first)
+        force(n.name, f"output of {n.kind} {n.label}, which gives one tensor", "meets a merged op")
 
     splits: dict[str, TensorSplit] = {}
     convs: dict[str, ConvPlan] = {}
