@@ -10,6 +10,8 @@ Every strategy named by a rule's ``convert`` lives here:
   a per-frequency module that calls them on each part;
 - ``add`` / ``mul`` / ``cat``: octprof's pair-aware functions;
 - ``meta``: sizes of a split map are those of the vanilla map it stands for;
+- ``upsample``: as ``per_frequency``, an upsampling to a given size scaled by its whole factor instead (each part
+  keeps its resolution);
 - ``activation``: as ``per_frequency``, except that a PReLU with one slope per channel becomes
   :class:`~octprof.nn.FreqPReLU` (each part takes its channels' slopes);
 - ``merge``: split inputs merged back to one full-resolution map (``oct_merge``) before the op;
@@ -161,9 +163,11 @@ class PerFrequencyCall(nn.Module):
     operand it is the one call; else the call runs once per part, every split operand giving that part (a
     per-channel vector its channels, a number as it is)."""
 
-    def __init__(self, fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any], method: bool = False) -> None:
+    def __init__(
+        self, fn: Any, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None, method: bool = False
+    ) -> None:
         super().__init__()
-        self.fn, self.args, self.kwargs, self.method = fn, args, kwargs, method
+        self.fn, self.args, self.kwargs, self.method = fn, args, dict(kwargs or {}), method
 
     def _call(self, values: tuple[Any, ...]) -> torch.Tensor:
         args, kwargs = _fill(self.args, values), _fill(self.kwargs, values)
@@ -321,6 +325,11 @@ class _Rewrite:
         if node.op == "call_module":
             _set_submodule(self.gm, node.target, PerFrequency(self.gm.get_submodule(node.target)))
             return
+        self._per_frequency_call(node, node.args[1:], dict(node.kwargs))
+
+    def _per_frequency_call(self, node: fx.Node, args: Any, kwargs: dict[str, Any]) -> None:
+        """Replace the function or method ``node`` by a :class:`PerFrequencyCall` of it on its first argument with
+        ``args`` and ``kwargs`` after it (the values of the nodes they name are passed at run time)."""
         name = f"_octprof_{node.name}"
         method = node.op == "call_method"
         operands: list[fx.Node] = []
@@ -329,12 +338,37 @@ class _Rewrite:
             operands.append(n)
             return Operand(len(operands) - 1)
 
-        args = fx.node.map_arg(node.args, slot)
-        kwargs = fx.node.map_arg(node.kwargs, slot)
+        args = fx.node.map_arg((node.args[0], *args), slot)
+        kwargs = fx.node.map_arg(kwargs, slot)
         self.gm.add_module(name, PerFrequencyCall(node.target, tuple(args), dict(kwargs), method))
         with self.graph.inserting_before(node):
             new = self.graph.call_module(name, tuple(operands))
         self.replace(node, new)
+
+    def s_upsample(self, node: fx.Node, info: Any) -> None:
+        """Upsampling per frequency.  One to a given ``size`` (GhostNetV2's ``F.interpolate(x, size=(out.shape[-2],
+        out.shape[-1]))``, ``nn.Upsample(size=...)``) would bring both parts to that size: each part is scaled instead
+        by the whole factor per axis that the plan checked (``Upsample.halvable``), which gives the same map for the
+        high part (nearest and bilinear with a whole factor sample alike) and one an octave lower for the low part."""
+        if not self.any_split(node):
+            return
+        assert info.out_shape is not None
+        scale = tuple(float(o // i) for i, o in zip(info.in_shapes[0][2:], info.out_shape[2:]))
+        if node.op == "call_module":
+            m = self.gm.get_submodule(node.target)
+            if getattr(m, "size", None) is not None:
+                m = nn.Upsample(scale_factor=scale, mode=m.mode, align_corners=m.align_corners)
+            _set_submodule(self.gm, node.target, PerFrequency(m))
+            return
+        import inspect
+
+        import torch.nn.functional as F
+
+        bound = inspect.signature(F.interpolate).bind(*node.args, **node.kwargs).arguments
+        kwargs = {k: v for k, v in bound.items() if k != "input"}
+        if kwargs.get("size") is not None:
+            kwargs.update(size=None, scale_factor=scale, recompute_scale_factor=None)
+        self._per_frequency_call(node, (), kwargs)
 
     def _binary(self, node: fx.Node, fn: Any) -> None:
         if self.any_split(node):

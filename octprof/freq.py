@@ -86,9 +86,14 @@ def _binary(op: Any, a: Any, b: Any) -> Any:
     pair, other = (a, b) if a_pair else (b, a)
     total = sum(p.shape[1] for p in pair if p is not None)
     ref = next((p for p in pair if p is not None), None)
-    per_channel = isinstance(other, Tensor) and ref is not None and other.dim() == ref.dim() and other.shape[0] == 1
-    if per_channel and other.shape[1] == total > 1 and all(d == 1 for d in other.shape[2:]):
+    if isinstance(other, Tensor) and ref is not None and 0 < other.dim() <= ref.dim():
+        # broadcast as torch does: a tensor of fewer axes (MetaFormer's ``(C, 1, 1)`` scale) gains leading ones
+        shape = (1,) * (ref.dim() - other.dim()) + tuple(other.shape)
+    else:
+        shape = ()
+    if shape and shape[0] == 1 and shape[1] == total > 1 and all(d == 1 for d in shape[2:]):
         # a per-channel parameter (layer scale): each part takes its channels
+        other = other.reshape(shape)
         hc = pair[0].shape[1] if pair[0] is not None else 0
         split = (other[:, :hc], other[:, hc:])
         return tuple(None if p is None else (op(p, o) if a_pair else op(o, p)) for p, o in zip(pair, split))

@@ -128,8 +128,14 @@ class _Builder:
 
     # -- per kind -----------------------------------------------------------------------------------------------
     def build(self) -> MemoryModel:
+        params: set[str] = set()  # parameters and views of them alone (a layer scale's ``gamma.view(1, -1, 1, 1)``)
         for node in self.graph:
             kind = node.kind
+            if kind == "constant" or (
+                node.inputs and get_rule(kind).view(node) and all(i in params for i in node.inputs)
+            ):
+                params.add(node.name)  # the parameter's own storage: no activation, nothing of it kept
+                continue
             if kind == "input":
                 if node.out_shape is not None:
                     self.parts[node.name] = {"": self.new(node, "", "input", node.out_shape)}
@@ -140,7 +146,7 @@ class _Builder:
             if kind == "meta" and node.attrs.get("item_of") in self.chunk_inputs:
                 self.piece(node)
                 continue
-            if kind in ("constant", "meta"):
+            if kind == "meta":
                 continue
             if kind == "output":
                 for i in node.inputs:

@@ -169,5 +169,6 @@ def check_exact(net, alpha: float) -> None:
     assert cc["flop_counter_flops"] == 2 * cc["macs"], cc
     assert cc["fvcore"] == cc["fvcore_flops"], cc
     assert cc["module_params"] == cc["params"], cc
+    assert not an.refusals(), an.refusals()  # the proof found nothing the rules over-promised
     if alpha > 0:
         assert an.plan.octave_layers(), "nothing was converted"

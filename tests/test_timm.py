@@ -65,6 +65,7 @@ def test_timm_network_priced_exactly(family, name, size):
                 assert torch.equal(out, a.model(x))
         else:
             assert a.plan.octave_layers(), name  # the octave version exists
+            assert not a.refusals(), (name, a.refusals())  # the plan was right first time
 
 
 def test_timm_names_resolve_and_unknown_names_are_refused():

@@ -40,6 +40,7 @@ def test_wild_priced_network_exists_and_counts_agree(name, alpha):
     except OctprofError as e:  # a refusal is allowed: one line, naming the op
         assert "\n" not in str(e) and "fails" in str(e)
         return
+    assert not a.refusals(), a.refusals()  # every rule's promise holds: the plan is right first time
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UnpricedWarning)
         t = a.total()
@@ -75,6 +76,9 @@ def test_wild_patterns_keep_octave_layers():
         "halo_blocks",
         "affine_star_relu",
         "outlook",
+        "layer_scale_view",
+        "sized_upsample",
+        "position_embedding",
     }
     for name in expected_octave:
         assert _net(name).analyze(0.5).plan.octave_layers(), name
@@ -509,3 +513,69 @@ def test_proof_catches_a_conversion_that_builds_other_channels(monkeypatch):
     whys = [r["why"] for r in a.refusals()]
     # e.g. "gives ((1, 12, 32, 32), (1, 4, 16, 16)) where the plan has ((1, 8, 32, 32), (1, 8, 16, 16))"
     assert whys and all("where the plan has" in w for w in whys), whys
+
+
+def test_layer_scale_views_stay_one_tensor():
+    """``gamma.view(1, -1, 1, 1)`` (EfficientFormer) and ``scale.view(C, 1, 1)`` (ConvFormer) are made from a
+    parameter alone: the plan keeps them one tensor (the view gives one) while the map they scale stays split."""
+    a = _net("layer_scale_view").analyze(0.5)
+    g = a.plan.graph
+    views = [n for n in g if n.target == "Tensor.view"]
+    muls = [n for n in g if n.kind == "mul"]
+    assert len(views) == 2 and len(muls) == 2
+    assert not any(a.plan.split(n.name).split for n in views)
+    assert all(a.plan.splits[n.name].split for n in muls)
+    assert len(a.plan.octave_layers()) == 4
+
+
+def test_upsampling_to_a_size_keeps_each_part_at_its_resolution():
+    """GhostNetV2's ``F.interpolate(gate, size=(out.shape[-2], out.shape[-1]))`` and ``nn.Upsample(size=...)`` on
+    split maps: each part is scaled by the whole factor, so the low part stays an octave lower."""
+    from octprof.freq import oct_merge
+
+    a = _net("sized_upsample").analyze(0.5)
+    ups = [n for n in a.plan.graph if n.kind == "upsample"]
+    assert len(ups) == 2 and all(a.plan.splits[n.name].split for n in ups)
+    octave = a.octify()
+    h = torch.randn(1, 8, 16, 16)
+    l = torch.randn(1, 8, 8, 8)
+    fn = octave.get_submodule(f"_octprof_{next(n.name for n in ups if n.op == 'call_function')}")
+    up_h, up_l = fn((h, l))  # the call holds its arguments: size=None, scale_factor=(2.0, 2.0), mode="nearest"
+    assert fn.kwargs["size"] is None and fn.kwargs["scale_factor"] == (2.0, 2.0)
+    assert up_h.shape == (1, 8, 32, 32) and up_l.shape == (1, 8, 16, 16)
+    assert torch.equal(oct_merge((up_h, up_l)), torch.nn.functional.interpolate(oct_merge((h, l)), scale_factor=2.0))
+    up = octave.get_submodule("up")
+    up_h, up_l = up((h, l))
+    assert up_h.shape == (1, 8, 32, 32) and up_l.shape == (1, 8, 16, 16)
+
+
+def test_full_size_parameter_keeps_its_map_vanilla_at_planning_time():
+    """A positional embedding (1, C, H, W) added to a map: the conversion cannot add it part by part, so the plan
+    says so itself ("meets a fixed tensor"); the proof has nothing to refuse."""
+    a = _net("position_embedding").analyze(0.5)
+    add = next(n for n in a.plan.graph if n.kind == "add")
+    assert a.plan.categories[add.name] == "meets a fixed tensor"
+    assert "not one value per channel" in a.plan.reasons[add.name]
+    assert not a.refusals()
+
+
+def test_output_of_an_op_kept_as_it_is_is_one_tensor():
+    """A reshape back to a map, added to a split map: the plan keeps the sum vanilla itself (the reshape gives one
+    tensor), where before only the proof found it."""
+    a = _net("reshape_back").analyze(0.5)
+    add = next(n for n in a.plan.graph if n.kind == "add")
+    assert a.plan.categories[add.name] == "meets a merged op"
+    assert "gives one tensor" in a.plan.reasons[add.name]
+    assert not a.refusals() and a.plan.octave_layers()
+
+
+def test_per_channel_operand_of_fewer_axes_is_sliced_per_part():
+    """MetaFormer's ``x * scale.view(C, 1, 1)``: the operand broadcasts as ``(1, C, 1, 1)``, each part takes its
+    channels."""
+    from octprof.freq import oct_merge, oct_mul
+
+    h, l = torch.randn(2, 6, 8, 8), torch.randn(2, 2, 4, 4)
+    scale = torch.randn(8, 1, 1)
+    ph, pl = oct_mul((h, l), scale)
+    assert torch.equal(ph, h * scale[:6]) and torch.equal(pl, l * scale[6:])
+    assert torch.equal(oct_merge(oct_mul(scale, (h, l))), oct_merge((h, l)) * scale)

@@ -491,6 +491,89 @@ class Outlook(nn.Module):
         return self.fc(t.max(1)[0])
 
 
+class LayerScaleView(nn.Module):
+    """timm's layer scales: a 1-D parameter viewed as ``(1, C, 1, 1)`` (``LayerScale2d``: EfficientFormer) or as
+    ``(C, 1, 1)`` (MetaFormer's ``Scale``: ConvFormer) times a map."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = _stem()
+        self.conv = nn.Conv2d(16, 16, 3, 1, 1)
+        self.gamma = nn.Parameter(torch.linspace(0.5, 1.5, 16))
+        self.mid = nn.Conv2d(16, 16, 3, 1, 1)
+        self.scale = nn.Parameter(torch.linspace(-1.0, 1.0, 16))
+        self.tail = nn.Conv2d(16, 16, 3, 1, 1)
+        self.head = _Head(16)
+
+    def forward(self, x):
+        x = self.stem(x)
+        x = x + self.conv(x) * self.gamma.view(1, -1, 1, 1)
+        x = x + self.mid(x) * self.scale.view(16, 1, 1)
+        return self.head(self.tail(x))
+
+
+class SizedUpsample(nn.Module):
+    """GhostNetV2's DFC attention: a gate computed at half resolution, upsampled back with
+    ``F.interpolate(size=(out.shape[-2], out.shape[-1]))`` (sizes read from another map), and with an
+    ``nn.Upsample(size=...)``, times the full map."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = _stem()
+        self.conv = nn.Conv2d(16, 16, 3, 1, 1)
+        self.short = nn.Conv2d(16, 16, 1)
+        self.short2 = nn.Conv2d(16, 16, 1)
+        self.up = nn.Upsample(size=(32, 32), mode="nearest")
+        self.tail = nn.Conv2d(16, 16, 3, 1, 1)
+        self.head = _Head(16)
+
+    def forward(self, x):
+        out = self.conv(self.stem(x))
+        res = self.short(F.avg_pool2d(out, kernel_size=2, stride=2))
+        gate = F.interpolate(torch.sigmoid(res), size=(out.shape[-2], out.shape[-1]), mode="nearest")
+        out = out * gate
+        res2 = self.short2(F.avg_pool2d(out, kernel_size=2, stride=2))
+        return self.head(self.tail(out * torch.sigmoid(self.up(res2))))
+
+
+class PositionEmbedding(nn.Module):
+    """A map plus a parameter with a spatial extent (a positional embedding): not one value per channel, so the
+    map it meets stays vanilla (said at planning time), while the convs before and after it need not."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = _stem()
+        self.conv = nn.Conv2d(16, 16, 3, 1, 1)
+        self.pos = nn.Parameter(torch.linspace(-1.0, 1.0, 16 * 32 * 32).reshape(1, 16, 32, 32))
+        self.down = nn.Conv2d(16, 32, 3, 2, 1)
+        self.tail = nn.Conv2d(32, 32, 3, 1, 1)
+        self.head = _Head(32)
+
+    def forward(self, x):
+        x = self.conv(self.stem(x)) + self.pos
+        return self.head(self.tail(torch.relu(self.down(x))))
+
+
+class ReshapeBack(nn.Module):
+    """A map flattened for a 1-D op and reshaped back (as sequence mixers do), then added to a split map: the reshape
+    gives one tensor, so the sum stays vanilla, said at planning time."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = _stem()
+        self.conv = nn.Conv2d(16, 16, 3, 1, 1)
+        self.branch = nn.Conv2d(16, 16, 1)
+        self.mix = nn.Conv1d(16, 16, 3, 1, 1)
+        self.tail = nn.Conv2d(16, 16, 3, 1, 1)
+        self.head = _Head(16)
+
+    def forward(self, x):
+        x = self.conv(self.stem(x))
+        n, c, h, w = x.shape
+        x = x + self.mix(self.branch(x).flatten(2)).reshape(n, c, h, w)
+        return self.head(self.tail(x))
+
+
 WILD: dict[str, tuple[type[nn.Module], int]] = {
     "channel_slice": (ChannelSlice, 32),
     "split_add": (SplitAdd, 32),
@@ -516,4 +599,8 @@ WILD: dict[str, tuple[type[nn.Module], int]] = {
     "halo_blocks": (HaloBlocks, 32),
     "affine_star_relu": (AffineStarReLU, 32),
     "outlook": (Outlook, 32),
+    "layer_scale_view": (LayerScaleView, 32),
+    "sized_upsample": (SizedUpsample, 32),
+    "position_embedding": (PositionEmbedding, 32),
+    "reshape_back": (ReshapeBack, 32),
 }

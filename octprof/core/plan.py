@@ -128,6 +128,7 @@ CATEGORIES = frozenset(
         "pooling geometry",
         "vector",
         "meets a merged op",
+        "meets a fixed tensor",
         "meets a piece",
         "no split source",
         "split conflict",
@@ -208,6 +209,13 @@ class _Facts:
         self.rules: list[tuple[OpNode, Rule]] = [(n, get_rule(n.kind)) for n in graph]
         self.maps = [n for n in graph if n.is_map]
         self.map_inputs = {n.name: _map_inputs(graph, n) for n in graph}
+        # tensors made from parameters alone (a layer scale ``gamma.view(1, -1, 1, 1)``), not from the network's
+        # input: each stays one tensor, which the convert step slices per part where it meets a split map.  An op
+        # with no tensor input listed (an item of a tuple) is not one: what it reads is not known here
+        self.fixed: set[str] = set()
+        for n in graph:
+            if n.kind == "constant" or (n.inputs and n.op != "output" and all(i in self.fixed for i in n.inputs)):
+                self.fixed.add(n.name)
         uf = _UF()
         for n in self.maps:
             uf.find(n.name)
@@ -217,7 +225,7 @@ class _Facts:
             if r.flow == "same":
                 assert n.out_shape is not None
                 for i in self.map_inputs[n.name]:
-                    if graph[i].kind == "constant":  # a parameter stays one tensor; the convert step slices it
+                    if i in self.fixed:  # one tensor whatever the plan: not joined to the map's split
                         continue
                     if graph[i].out_shape[1] == n.out_shape[1]:  # type: ignore[index]
                         uf.union(n.name, i)
@@ -351,6 +359,25 @@ class _Lows:
         return low
 
 
+# the arithmetic ops whose conversion (``octprof.freq``'s pair-aware functions) slices a per-channel operand per part
+_ARITHMETIC = ("add", "sub", "mul", "div")
+
+
+def _full_size_fixed(node: OpNode, fixed: set[str]) -> bool:
+    """Whether an arithmetic op reads a tensor made from parameters (:attr:`_Facts.fixed`) that its conversion
+    cannot take part by part: one that is neither a single value nor one value per channel (after broadcasting,
+    ``(1, C, 1, 1)``), e.g. a positional embedding with a spatial extent."""
+    assert node.out_shape is not None
+    rank, c = len(node.out_shape), node.out_shape[1]
+    for i, s in zip(node.inputs, node.in_shapes):
+        if i not in fixed or not s or len(s) > rank or all(d == 1 for d in s):
+            continue
+        full = (1,) * (rank - len(s)) + tuple(s)
+        if not (full[0] == 1 and full[1] == c and all(d == 1 for d in full[2:])):
+            return True
+    return False
+
+
 def check_patterns(graph: OpGraph, options: PlanOptions) -> None:
     """Every vanilla / override / stride_pool pattern must name at least one conv of the graph."""
     facts = _Facts.of(graph)
@@ -424,6 +451,7 @@ def _plan(graph: OpGraph, options: PlanOptions) -> Plan:
     chunks: dict[str, str] = {}  # split/chunk along channels -> its input
     merged_chunks: set[str] = set()  # ... whose pieces must all be vanilla: the input is merged before them
     piece_items: list[tuple[str, str, int, int]] = []  # (item node, chunk node, index, total channels)
+    kept: list[OpNode] = []  # ops of flow "vanilla" (kept as they are) whose output is a map
     odd, unhalvable = facts.octaves(options.temporal)
     if options.odd_size != "vanilla":
         odd = {}
@@ -440,6 +468,11 @@ def _plan(graph: OpGraph, options: PlanOptions) -> Plan:
         if r.flow == "vanilla":
             for i in ins:
                 force(i, f"feeds {n.kind} {n.label}", "network output" if n.kind == "output" else "feeds a vanilla op")
+            if n.is_map:
+                kept.append(n)
+        elif r.convert in _ARITHMETIC and n.is_map and _full_size_fixed(n, facts.fixed):
+            why = f"{n.kind} {n.label} meets a tensor made from parameters that is not one value per channel"
+            force(n.name, why, "meets a fixed tensor")
         elif n.name in unhalvable:
             force(n.name, f"{n.kind} {n.label} cannot keep a half-size low part", "pooling geometry")
         elif r.flow == "gpool":
@@ -506,6 +539,8 @@ def _plan(graph: OpGraph, options: PlanOptions) -> Plan:
             force(root, "a vector produced by a conv stays vanilla (squeeze-excitation hidden layer)", "vector")
         if root not in alpha_of and root not in cat_of and root not in gpool_of and root not in piece_roots:
             force(root, "no conv produces it", "no split source")
+    for n in kept:  # an op kept as it is gives one tensor, never a split pair (where nothing else said so first)
+        force(n.name, f"output of {n.kind} {n.label}, which gives one tensor", "meets a merged op")
 
     splits: dict[str, TensorSplit] = {}
     convs: dict[str, ConvPlan] = {}

@@ -325,7 +325,7 @@ class Rule:
 FLOWS = frozenset({"same", "conv", "cat", "gpool", "vanilla", "meta", "merge", "chunk", "opaque"})
 CONVERTS = frozenset(
     {"conv", "batch_norm", "activation", "per_frequency", "add", "sub", "mul", "div", "cat", "meta", "chunk", "merge"}
-    | {"keep"}
+    | {"upsample", "keep"}
 )
 
 

@@ -183,6 +183,7 @@ class Upsample(Rule):
     modules = (f"{NN}.upsampling.Upsample", f"{NN}.upsampling.UpsamplingNearest2d")
     # 1-D and 3-D maps: nearest only (the upsampled low part then equals the low part of the upsampled map)
     functions = ("torch.nn.functional.interpolate",)
+    convert = "upsample"
 
     def module_attrs(self, m: Any) -> dict[str, Any]:
         return {"mode": getattr(m, "mode", "nearest")}
