@@ -470,3 +470,40 @@ def test_proof_catches_a_conversion_that_builds_other_channels(monkeypatch):
     whys = [r["why"] for r in a.refusals()]
     # e.g. "gives ((1, 12, 32, 32), (1, 4, 16, 16)) where the plan has ((1, 8, 32, 32), (1, 8, 16, 16))"
     assert whys and all("where the plan has" in w for w in whys), whys
+
+
+@pytest.mark.parametrize("name", list(WILD))
+def test_the_proofs_copy_is_the_traced_graph(name):
+    """The proof rewrites a copy of the traced graph (made without ``Graph.graph_copy``): node for node the copy
+    ``graph_copy`` makes (names, ops, targets, arguments, types, metadata, users), and its table holds the objects
+    the targets name."""
+    import torch.fx as fx
+
+    from octprof.convert import SharedCopy
+
+    gm = _net(name).captured.gm
+    want = fx.Graph()
+    want.output(want.graph_copy(gm.graph, {}))
+    got = SharedCopy(gm)
+
+    def rows(graph: fx.Graph) -> list[tuple]:
+        return [
+            (
+                n.name,
+                n.op,
+                n.target,
+                str(n.args),
+                str(n.kwargs),
+                n.type,
+                [(k, id(v)) for k, v in n.meta.items()],
+                [u.name for u in n.users],
+            )
+            for n in graph.nodes
+        ]
+
+    assert rows(got.graph) == rows(want) and str(got.graph) == str(want)
+    for target, obj in got.modules.items():
+        expected = gm
+        for part in target.split("."):
+            expected = getattr(expected, part)
+        assert obj is expected, target
