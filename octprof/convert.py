@@ -201,6 +201,36 @@ def _set_submodule(root: Any, name: str, new: nn.Module) -> None:
     setattr(parent, child, new)
 
 
+def _graph_copy(source: fx.Graph) -> fx.Graph:
+    """A copy of a traced graph, as ``Graph.graph_copy`` makes it (same nodes, names, types, metadata, in order),
+    but for the checks ``create_node`` makes of new arguments (no raw symbolic values; the traced graph passed
+    them): each node is created bare and its arguments assigned after, which records its inputs and users alike."""
+    graph = fx.Graph()
+    env: dict[fx.Node, fx.Node] = {}
+    for node in source.nodes:
+        if node.op == "output":
+            graph.output(fx.map_arg(node.args[0], env.__getitem__))
+            break
+        new = graph.create_node(node.op, node.target, None, None, node.name, node.type)
+        if node.kwargs:
+            new.kwargs = fx.map_arg(node.kwargs, env.__getitem__)
+        if node.args:
+            new.args = fx.map_arg(node.args, env.__getitem__)
+        new.meta = copy.copy(node.meta)
+        env[node] = new
+    return graph
+
+
+def _resolve(found: dict[str, Any], target: str) -> Any:
+    """The object at the dotted ``target`` (``getattr`` part by part from ``found[""]``), recording every prefix in
+    ``found``."""
+    obj = found.get(target)
+    if obj is None and target not in found:
+        parent, _, last = target.rpartition(".")
+        obj = found[target] = getattr(_resolve(found, parent), last)
+    return obj
+
+
 class SharedCopy:
     """A network to *prove*, not to run: its own graph and a flat table of the modules and attributes its nodes
     name (``target`` -> object), sharing the leaf modules (and so their parameters) with the traced network.  The
@@ -208,18 +238,13 @@ class SharedCopy:
     cheaper than a deep copy, a module hierarchy and a code generation; the proof runs it node by node."""
 
     def __init__(self, gm: fx.GraphModule) -> None:
-        graph = fx.Graph()
-        out = graph.graph_copy(gm.graph, {})
-        graph.output(out)
-        self.graph = graph
+        self.graph = _graph_copy(gm.graph)
         self.modules: dict[str, Any] = {}
-        for node in graph.nodes:
+        found: dict[str, Any] = {"": gm}  # qualified name -> object, prefixes included (blocks hold many targets)
+        for node in self.graph.nodes:
             if node.op in ("call_module", "get_attr"):
                 target = str(node.target)
-                obj: Any = gm
-                for part in target.split("."):
-                    obj = getattr(obj, part)
-                self.modules[target] = obj
+                self.modules[target] = _resolve(found, target)
 
     def get_submodule(self, target: str) -> Any:
         return self.modules[target]

@@ -124,11 +124,12 @@ def oct_div(a: Any, b: Any) -> Any:
 
 def oct_cat(tensors: Sequence[OctLike], dim: int = 1) -> OctLike:
     """Channel concatenation: high parts together, low parts together (a vanilla input joins the high part)."""
-    parts = [p for t in tensors for p in oct_parts(t) if p is not None]
+    pairs = [oct_parts(t) for t in tensors]
+    parts = [p for pair in pairs for p in pair if p is not None]
     if parts and dim != 1 and dim != 1 - parts[0].dim():
         raise ValueError(f"dim: got {dim}; octave maps concatenate along channels only (dim=1)")
-    highs = [h for h, _ in map(oct_parts, tensors) if h is not None]
-    lows = [l for _, l in map(oct_parts, tensors) if l is not None]
+    highs = [h for h, _ in pairs if h is not None]
+    lows = [l for _, l in pairs if l is not None]
     high = torch.cat(highs, 1) if highs else None
     if not lows:
         assert high is not None

@@ -145,7 +145,9 @@ class _OctConvNd(nn.Module):
         return text
 
     def _check(self, part: Tensor | None, which: str, expected: int) -> None:
-        got = 0 if part is None else part.shape[1]
+        self._check_channels(0 if part is None else part.shape[1], which, expected)
+
+    def _check_channels(self, got: int, which: str, expected: int) -> None:
         if got != expected:
             alpha = self.alpha_in
             raise OctprofError(
@@ -154,32 +156,37 @@ class _OctConvNd(nn.Module):
             )
 
     def _inputs(self, x: OctLike) -> OctPair:
-        """The input's two parts, checked: dimensions, channels, batch and the low map's size."""
+        """The input's two parts, checked: dimensions, channels, batch and the low map's size.  Each part's shape
+        is read once (on the proof's meta tensors every read is a dispatched call)."""
         nd = self._dims
         if isinstance(x, Tensor):
-            if x.dim() != nd + 2:
+            hs = x.shape
+            if len(hs) != nd + 2:
                 raise OctprofError(
-                    f"input: got a {x.dim()}-d tensor; {type(self).__name__} expects {nd + 2}-d {_AXES[nd]}"
+                    f"input: got a {len(hs)}-d tensor; {type(self).__name__} expects {nd + 2}-d {_AXES[nd]}"
                 )
-            xh, xl = x, None
+            xh, xl, ls = x, None, None
         elif isinstance(x, (tuple, list)) and len(x) == 2:
             xh, xl = x
+            shapes = []
             for which, part in (("high", xh), ("low", xl)):
-                if part is not None and (not isinstance(part, Tensor) or part.dim() != nd + 2):
-                    got = f"{part.dim()}-d tensor" if isinstance(part, Tensor) else type(part).__name__
+                shape = part.shape if isinstance(part, Tensor) else None
+                if part is not None and (shape is None or len(shape) != nd + 2):
+                    got = f"{len(shape)}-d tensor" if shape is not None else type(part).__name__
                     raise OctprofError(
                         f"input: the {which} part is a {got}; {type(self).__name__} expects {nd + 2}-d {_AXES[nd]}"
                     )
-            if xh is not None and xh.shape[1] == 0:
-                xh = None
-            if xl is not None and xl.shape[1] == 0:
-                xl = None
+                shapes.append(shape)
+            hs, ls = shapes
+            if hs is not None and hs[1] == 0:
+                xh = hs = None
+            if ls is not None and ls[1] == 0:
+                xl = ls = None
         else:
             raise TypeError(f"input: expected a tensor or a (high, low) pair, got {type(x).__name__}")
-        self._check(xh, "high", self.in_split[0])
-        self._check(xl, "low", self.in_split[1])
-        if xh is not None and xl is not None:
-            hs, ls = xh.shape, xl.shape
+        self._check_channels(0 if hs is None else hs[1], "high", self.in_split[0])
+        self._check_channels(0 if ls is None else ls[1], "low", self.in_split[1])
+        if hs is not None and ls is not None:
             if hs[0] != ls[0]:
                 raise OctprofError(
                     f"input: the high part has batch {hs[0]} and the low part batch {ls[0]}; they must be equal"

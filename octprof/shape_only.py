@@ -17,7 +17,12 @@ the right shape directly.  Each checks what the real kernel checks and raises wh
   in the right padding is dropped), at least one output element per axis, and in 3-D an input at least as large
   as the kernel on every axis;
 - ``interpolate`` (nearest): an output size given, or ``floor(size × scale)``, of at least one per axis;
-- ``cat``: operands of one rank and dtype, equal sizes but along ``dim``.
+- ``cat``: operands of one rank and dtype, equal sizes but along ``dim``;
+- ``linear``: input, weight and bias of one dtype, as many input features as the weight's columns (the bias, when
+  there is one, with one entry per output feature);
+- ``adaptive_avg_pool1d/2d/3d``: a batched input without an empty axis, an output size of at least one per axis
+  (``None``: the input's size on that axis);
+- ``mean``: a floating-point input, the dims in range and none twice.
 
 Anything else, and any call with an argument these rules do not cover (string padding, unbatched inputs, mixed
 dtypes, symbolic sizes...), runs PyTorch's own meta kernel.  ``tests/test_shape_only.py`` checks every rule
@@ -270,6 +275,68 @@ def _cat(args: Any, kwargs: Any) -> Any:
     return torch.empty(shape, dtype=dtype, device="meta")
 
 
+def _adaptive_avg_pool(nd: int) -> Callable[[Any, Any], Any]:
+    signature = (("input", None), ("output_size", None))
+
+    def rule(args: Any, kwargs: Any) -> Any:
+        bound = _bind(args, kwargs, signature)
+        if bound is None:
+            return _NI
+        x, size = bound
+        if not _meta(x) or x.dim() != nd + 2 or any(n < 1 for n in x.shape[1:]):
+            return _NI  # unbatched or empty inputs: PyTorch's own checks
+        if nd > 1 and isinstance(size, (tuple, list)) and len(size) == nd:  # None keeps the input's size (2-D, 3-D)
+            size = [n if o is None else o for n, o in zip(x.shape[2:], size)]
+        out = _ints(size, nd)
+        if out is None or any(o < 1 for o in out):
+            return _NI
+        return torch.empty((*x.shape[:2], *out), dtype=x.dtype, device="meta")
+
+    return rule
+
+
+def _linear(args: Any, kwargs: Any) -> Any:
+    bound = _bind(args, kwargs, (("input", None), ("weight", None), ("bias", None)))
+    if bound is None:
+        return _NI
+    x, w, b = bound
+    if not (_meta(x) and _meta(w)) or (b is not None and not _meta(b)) or x.dim() < 1 or w.dim() != 2:
+        return _NI
+    if x.dtype != w.dtype or (b is not None and b.dtype != x.dtype):  # the real kernels' check (not the meta one's)
+        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {x.dtype} != {w.dtype}")
+    if b is not None and tuple(b.shape) != (w.shape[0],):
+        if b.dim() != 1 or b.shape[0] == 1:
+            return _NI  # a bias that broadcasts: PyTorch's rule
+        raise RuntimeError(f"linear: a bias of {b.shape[0]} entries for {w.shape[0]} output features")
+    if x.shape[-1] != w.shape[1]:
+        raise RuntimeError(
+            f"mat1 and mat2 shapes cannot be multiplied ({x.shape[-1]} input features, weight {tuple(w.shape)})"
+        )
+    return torch.empty((*x.shape[:-1], w.shape[0]), dtype=x.dtype, device="meta")
+
+
+def _mean(args: Any, kwargs: Any) -> Any:
+    bound = _bind(args, kwargs, (("input", None), ("dim", None), ("keepdim", False)))
+    if bound is None:
+        return _NI
+    x, dim, keepdim = bound
+    if not _meta(x) or not (x.dtype.is_floating_point or x.dtype.is_complex) or type(keepdim) is not bool:
+        return _NI  # an integer input (PyTorch refuses it), a dtype or out argument: PyTorch's rule
+    nd = x.dim()
+    if nd == 0 or (dim is not None and not (type(dim) is int or (isinstance(dim, (tuple, list)) and dim))):
+        return _NI
+    dims = range(nd) if dim is None else (dim,) if type(dim) is int else dim
+    if not all(type(d) is int for d in dims):
+        return _NI
+    if any(not -nd <= d < nd for d in dims):
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-nd}, {nd - 1}], but got {dims})")
+    axes = {d % nd for d in dims}
+    if len(axes) != len(dims):
+        raise RuntimeError(f"mean: a dim appears multiple times in the list of dims {tuple(dims)}")
+    shape = [1 if i in axes else n for i, n in enumerate(x.shape) if keepdim or i not in axes]
+    return torch.empty(shape, dtype=x.dtype, device="meta")
+
+
 def _handlers() -> dict[Any, Any]:
     T = torch.Tensor
     unary = (
@@ -282,13 +349,19 @@ def _handlers() -> dict[Any, Any]:
         T.__mul__, T.__rmul__, T.__sub__, T.__rsub__, T.__truediv__, T.__rtruediv__, operator.add, operator.mul,
         operator.sub, operator.truediv,
     )  # fmt: skip
-    out: dict[Any, Any] = {F.batch_norm: _batch_norm, F.interpolate: _interpolate, torch.cat: _cat}
+    out: dict[Any, Any] = {F.batch_norm: _batch_norm, F.interpolate: _interpolate, torch.cat: _cat, F.linear: _linear}
+    out.update(dict.fromkeys((torch.mean, T.mean), _mean))
     out.update(dict.fromkeys(unary, _unary))
     out.update(dict.fromkeys(inplace, _inplace))
     out.update(dict.fromkeys(binary, _binary))
-    for nd, conv, pool in ((1, F.conv1d, F.avg_pool1d), (2, F.conv2d, F.avg_pool2d), (3, F.conv3d, F.avg_pool3d)):
+    for nd, conv, pool, adaptive in (
+        (1, F.conv1d, F.avg_pool1d, F.adaptive_avg_pool1d),
+        (2, F.conv2d, F.avg_pool2d, F.adaptive_avg_pool2d),
+        (3, F.conv3d, F.avg_pool3d, F.adaptive_avg_pool3d),
+    ):
         out[conv] = _conv(nd)
         out[pool] = _avg_pool(nd)
+        out[adaptive] = _adaptive_avg_pool(nd)
     return out
 
 

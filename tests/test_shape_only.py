@@ -156,3 +156,56 @@ def test_mixed_dtypes_run_pytorch_rules() -> None:
     same(torch.cat, [meta(2, 3, dtype=torch.float16), meta(2, 3)], 0)
     same(F.conv2d, meta(1, 2, 5, 5, dtype=torch.float16), meta(3, 2, 3, 3))
     same(F.conv2d, meta(1, 2, 5, 5), meta(3, 2, 3, 3), meta(3, dtype=torch.float16))
+
+
+@SETTINGS
+@given(
+    lead=st.lists(st.integers(1, 3), min_size=0, max_size=3),
+    fin=st.integers(1, 5),
+    fout=st.integers(1, 5),
+    extra_in=st.sampled_from([0, 0, 1]),  # sometimes features that do not match the weight
+    bias=st.sampled_from([None, "ok", "bad", "scalar"]),
+    dtypes=st.lists(st.sampled_from([torch.float32, torch.float32, torch.float64]), min_size=3, max_size=3),
+)
+def test_linear(lead, fin, fout, extra_in, bias, dtypes) -> None:
+    x = meta(*lead, fin + extra_in, dtype=dtypes[0])
+    w = meta(fout, fin, dtype=dtypes[1])
+    b = {None: None, "ok": meta(fout), "bad": meta(fout + 1), "scalar": meta(1)}[bias]
+    b = None if b is None else b.to(dtypes[2])
+    same(F.linear, x, w, b)
+    same(F.linear, x, weight=w, bias=b)
+
+
+@SETTINGS
+@given(
+    nd=st.integers(1, 3),
+    n=st.lists(size, min_size=3, max_size=3),
+    out=st.lists(st.one_of(st.none(), st.integers(0, 5)), min_size=3, max_size=3),
+    one=st.booleans(),
+    batched=st.sampled_from([True, True, False]),
+)
+def test_adaptive_avg_pool(nd, n, out, one, batched) -> None:
+    x = meta(*((2,) if batched else ()), 3, *n[:nd])
+    pool = (F.adaptive_avg_pool1d, F.adaptive_avg_pool2d, F.adaptive_avg_pool3d)[nd - 1]
+    size = out[0] if one or nd == 1 else out[:nd]
+    if size is None or (nd == 1 and out[0] is None):
+        size = 1
+    same(pool, x, size)
+    same(pool, x, output_size=size)
+
+
+@SETTINGS
+@given(
+    shape=st.lists(st.integers(0, 3), min_size=0, max_size=4),
+    dim=st.one_of(st.none(), st.integers(-5, 4), st.lists(st.integers(-5, 4), min_size=0, max_size=3)),
+    keepdim=st.booleans(),
+    dtype=st.sampled_from([torch.float32, torch.float64, torch.int64]),
+    method=st.booleans(),
+)
+def test_mean(shape, dim, keepdim, dtype, method) -> None:
+    x = meta(*shape, dtype=dtype)
+    if method:
+        same(torch.Tensor.mean, x, dim, keepdim)
+        same(torch.Tensor.mean, x, dim=dim, keepdim=keepdim)
+    else:
+        same(torch.mean, x, dim, keepdim=keepdim)

@@ -579,3 +579,40 @@ def test_per_channel_operand_of_fewer_axes_is_sliced_per_part():
     ph, pl = oct_mul((h, l), scale)
     assert torch.equal(ph, h * scale[:6]) and torch.equal(pl, l * scale[6:])
     assert torch.equal(oct_merge(oct_mul(scale, (h, l))), oct_merge((h, l)) * scale)
+
+
+@pytest.mark.parametrize("name", list(WILD))
+def test_the_proofs_copy_is_the_traced_graph(name):
+    """The proof rewrites a copy of the traced graph (made without ``Graph.graph_copy``): node for node the copy
+    ``graph_copy`` makes (names, ops, targets, arguments, types, metadata, users), and its table holds the objects
+    the targets name."""
+    import torch.fx as fx
+
+    from octprof.convert import SharedCopy
+
+    gm = _net(name).captured.gm
+    want = fx.Graph()
+    want.output(want.graph_copy(gm.graph, {}))
+    got = SharedCopy(gm)
+
+    def rows(graph: fx.Graph) -> list[tuple]:
+        return [
+            (
+                n.name,
+                n.op,
+                n.target,
+                str(n.args),
+                str(n.kwargs),
+                n.type,
+                [(k, id(v)) for k, v in n.meta.items()],
+                [u.name for u in n.users],
+            )
+            for n in graph.nodes
+        ]
+
+    assert rows(got.graph) == rows(want) and str(got.graph) == str(want)
+    for target, obj in got.modules.items():
+        expected = gm
+        for part in target.split("."):
+            expected = getattr(expected, part)
+        assert obj is expected, target
