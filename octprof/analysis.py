@@ -74,6 +74,13 @@ class Analysis:
         self._model = model
         self.param_count = param_count
 
+    def _unreached_note(self) -> str:
+        names = self.captured.unreached
+        if not names:
+            return "module tree count minus the rules' count"
+        shown = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
+        return f"modules forward never calls ({shown}); octify() keeps them as they are"
+
     @property
     def alpha(self) -> float:
         return self.plan.alpha
@@ -97,7 +104,7 @@ class Analysis:
                     "fvcore_flops": 0,
                     "params": expected - counted,
                     "act_elems": 0,
-                    "note": "module tree count minus the rules' count",
+                    "note": self._unreached_note(),
                     "node": "",
                     "fmap_elems": 0,
                 }
@@ -270,7 +277,7 @@ class Analysis:
         """The real octave network (an ``fx.GraphModule``) in eval mode, with the vanilla weights' slices.
         ``conv_cls``: the class of its 2-D octave convolutions (default ``octprof.nn.OctConv2d``); 1-D and 3-D
         convolutions become ``OctConv1d`` / ``OctConv3d``."""
-        from octprof.convert import octify_captured
+        from octprof.convert import carry_unused, octify_captured
         from octprof.nn import OctConv2d
 
         captured = self.captured
@@ -283,7 +290,9 @@ class Analysis:
                 leaf_modules=self.source.leaf_modules,
             )
             self.captured = captured
-        return octify_captured(captured.gm, self.plan, conv_cls or OctConv2d).eval()
+        net = octify_captured(captured.gm, self.plan, conv_cls or OctConv2d)
+        carry_unused(net, self.model)  # modules forward never calls (auxiliary heads), kept as they are
+        return net.eval()
 
     def crosscheck(self, seed: int = 0) -> dict[str, Any]:
         """fvcore and FlopCounterMode on the real octave network next to the closed form, with agreement."""

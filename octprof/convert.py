@@ -461,6 +461,18 @@ if set(STRATEGIES) != set(CONVERTS):  # the registry's closed set and this modul
     raise ImportError(f"convert strategies {sorted(STRATEGIES)} differ from the rules' {sorted(CONVERTS)}")
 
 
+def carry_unused(net: nn.Module, model: nn.Module) -> list[str]:
+    """Put into the octave network ``net``, unchanged, the modules of ``model`` its forward never reaches
+    (:func:`unreached`), so that it holds every parameter and state-dict key the model has; returns their names."""
+    from octprof.trace import unreached
+
+    names = unreached(net, model)
+    for name in names:
+        parent, _, leaf = name.rpartition(".")
+        net.get_submodule(parent).add_module(leaf, copy.deepcopy(model.get_submodule(name)))
+    return names
+
+
 def octify_captured(gm: fx.GraphModule, plan: Plan, conv_cls: type[OctConv2d] = OctConv2d, share: bool = False) -> Any:
     """Rewrite a copy of the traced network ``gm`` into the octave network that ``plan`` describes (an
     ``fx.GraphModule``).  ``conv_cls`` builds the octave convolutions (``conv_cls.from_conv``): ``OctConv2d`` or a

@@ -84,6 +84,7 @@ class Captured:
     graph: OpGraph
     input_shape: tuple[int, ...]
     dtype: torch.dtype
+    unreached: tuple[str, ...] = ()  # modules with parameters or buffers that forward never calls (:func:`unreached`)
 
 
 def _pair(v: Any) -> tuple[int, int]:
@@ -294,6 +295,27 @@ def declared_channels(model: nn.Module) -> int | None:
     return None
 
 
+def unreached(net: nn.Module, model: nn.Module) -> list[str]:
+    """The qualified names of the submodules of the original ``model`` that hold parameters or buffers but that its
+    traced forward never reaches (GoogLeNet's and Inception v3's auxiliary heads in eval mode), outermost only, where
+    ``net`` is the traced (or converted) network: ``torch.fx`` keeps only what the graph calls."""
+    have = dict(net.named_modules(remove_duplicate=False))
+    original = dict(model.named_modules(remove_duplicate=False))
+    out: list[str] = []
+    for name, sub in original.items():
+        if not name or name in have:
+            continue
+        parent = name.rpartition(".")[0]
+        if (parent and parent not in have) or any(name.startswith(c + ".") for c in out):
+            continue  # inside a module already found, or under one that is not in the network
+        if next(sub.parameters(), None) is None and next(sub.buffers(), None) is None:
+            continue
+        if parent and type(have[parent]) not in (nn.Module, type(original[parent])):
+            continue  # under a module the conversion replaced: its parameters live in the replacement
+        out.append(name)
+    return out
+
+
 def capture(
     model: nn.Module,
     input_size: Any = 224,
@@ -326,7 +348,7 @@ def capture(
         )
     _propagate(gm, shape, dtype, model)
     graph = _to_opgraph(gm, dtype, len(shape))
-    return Captured(gm, graph, shape, dtype)
+    return Captured(gm, graph, shape, dtype, tuple(unreached(gm, model)))
 
 
 class _CountingShapeProp:

@@ -616,3 +616,18 @@ def test_the_proofs_copy_is_the_traced_graph(name):
         for part in target.split("."):
             expected = getattr(expected, part)
         assert obj is expected, target
+
+
+def test_modules_forward_never_calls_are_counted_and_kept():
+    """An auxiliary head that eval-mode forward never calls (GoogLeNet, Inception v3): its parameters are in the
+    total, on a row that names it, and octify() keeps it as it is, so the octave network has every parameter and
+    state-dict key of the model: aux = 16·8 + 8 (conv) + 2·8 (norm) + 8·32·32·10 + 10 (linear) = 82,082."""
+    a = _net("aux_head").analyze(0.5)
+    row = next(r for r in a.rows if r["layer"] == "(parameters no op reads)")
+    assert row["params"] == 16 * 8 + 8 + 2 * 8 + 8 * 32 * 32 * 10 + 10 == 82_082
+    assert row["note"] == "modules forward never calls (aux); octify() keeps them as they are"
+    assert a.captured.unreached == ("aux",)
+    net = a.octify()
+    assert sum(p.numel() for p in net.parameters()) == a.total()["params"]
+    assert {k for k in a.model.state_dict() if k.startswith("aux.")} <= set(net.state_dict())
+    assert torch.equal(net.aux[0].weight, a.model.aux[0].weight) and net.aux[0].weight is not a.model.aux[0].weight

@@ -574,6 +574,24 @@ class ReshapeBack(nn.Module):
         return self.head(self.tail(x))
 
 
+class AuxHead(nn.Module):
+    """GoogLeNet / Inception v3 in eval mode: an auxiliary classifier that forward calls only while training, so the
+    traced graph never reaches it (nor its parameters and buffers)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = _stem()
+        self.conv = nn.Conv2d(16, 16, 3, 1, 1)
+        self.aux = nn.Sequential(nn.Conv2d(16, 8, 1), nn.BatchNorm2d(8), nn.Flatten(), nn.Linear(8 * 32 * 32, 10))
+        self.head = _Head(16)
+
+    def forward(self, x):
+        x = self.conv(self.stem(x))
+        if self.training:  # fixed at trace time: the network is traced in eval mode
+            return self.head(x), self.aux(x)
+        return self.head(x)
+
+
 WILD: dict[str, tuple[type[nn.Module], int]] = {
     "channel_slice": (ChannelSlice, 32),
     "split_add": (SplitAdd, 32),
@@ -595,6 +613,7 @@ WILD: dict[str, tuple[type[nn.Module], int]] = {
     "conv1d_conv3d": (Conv1d3d, 32),
     "unknown_op": (Unknown, 32),
     "own_forward": (OwnForward, 32),
+    "aux_head": (AuxHead, 32),
     "fourier_position": (FourierPosition, 32),
     "halo_blocks": (HaloBlocks, 32),
     "affine_star_relu": (AffineStarReLU, 32),
