@@ -248,6 +248,8 @@ def markdown(source: str, rows: list[dict[str, Any]], info: dict[str, Any]) -> s
         lines.append(f"α = {a}: " + ", ".join(f"{k} {v}" for k, v in c.items()) + f" (of {len(rows)} models)")
     if info.get("sweep_s") is not None:
         lines.append(f"\nsweep wall time: {info['sweep_s']:.0f} s")
+    if info.get("rerun"):
+        lines.append(f"\nrerun on {info['date']} (`--only ... --merge`): {', '.join(info['rerun'])}")
     return "\n".join(lines) + "\n"
 
 
@@ -273,9 +275,15 @@ def main(source: str, models: list[Model], skipped: dict[str, str], doc: str, ar
     ap.add_argument("--only", default="", help=f"comma-separated {source} names (default: every model of the list)")
     ap.add_argument("--out", default=os.path.join(HERE, "results"), help="output folder (default: %(default)s)")
     ap.add_argument("--timeout", type=float, default=180.0, help="seconds per model (default: %(default)s)")
+    ap.add_argument(
+        "--merge",
+        action="store_true",
+        help="keep the other models' rows of the results already in --out (rerun only the --only models)",
+    )
     args = ap.parse_args(argv)
     from octprof.progress import progress
 
+    full = models
     if args.only:
         want = [n.strip() for n in args.only.split(",") if n.strip()]
         known = {m[1] for m in models}
@@ -287,19 +295,34 @@ def main(source: str, models: list[Model], skipped: dict[str, str], doc: str, ar
     info = machine()
     info["timeout_s"] = args.timeout
     info["sweep_s"] = None
+    kept: dict[str, dict[str, Any]] = {}
+    if args.merge:
+        path = os.path.join(args.out, f"{source}_sweep.json")
+        if not os.path.exists(path):
+            ap.error(f"--merge: no results to merge into at {path}")
+        with open(path, encoding="utf-8") as f:
+            before = json.load(f)
+        kept = {row["name"]: row for row in before["models"]}
+        info["sweep_s"] = before["machine"].get("sweep_s")  # the full sweep's
+        info["rerun"] = [m[1] for m in models]
+    order = [m[1] for m in full]
     rows: list[dict[str, Any]] = []
+    merged: list[dict[str, Any]] = list(kept.values())
     t0 = time.perf_counter()
     with progress(total=len(models), desc=f"{source} sweep", unit="model") as bar:
         for family, name, size, note in models:
             bar.set_postfix_str(name)
             row = run_one(source, family, name, size, note, args.timeout, skipped)
             rows.append(row)
+            kept.pop(name, None)
             st = "/".join(row["alphas"].get(str(a), {}).get("status", "-") for a in ALPHAS)
             print(f"{name} {size}: {st} ({row.get('wall_s', 0)} s)", flush=True)
-            info["sweep_s"] = time.perf_counter() - t0
-            write(source, args.out, rows, info)
+            if not args.merge:
+                info["sweep_s"] = time.perf_counter() - t0
+            merged = sorted([*rows, *kept.values()], key=lambda r: order.index(r["name"]) if r["name"] in order else 0)
+            write(source, args.out, merged, info)
             bar.update()
-    print(json.dumps(counts(rows)), flush=True)
+    print(json.dumps(counts(merged)), flush=True)
     return 0
 
 
