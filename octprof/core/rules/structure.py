@@ -139,7 +139,8 @@ class Slice(_Merged):
 @rule
 class DataMove(_Merged):
     """Ops every convention counts as zero: splitting, padding, rolling, flipping, repeating (``repeat``,
-    ``repeat_interleave``: GCViT's global query, a copy that keeps nothing for backward), softmax."""
+    ``repeat_interleave``: GCViT's global query, a copy that keeps nothing for backward), softmax, and torchvision
+    Swin's wrapped gather and patch-merging pad."""
 
     kind = "data"
     functions = (
@@ -154,6 +155,10 @@ class DataMove(_Merged):
         "torch.softmax",
         "torch.pixel_shuffle",
         "torch.pixel_unshuffle",
+        # torchvision's Swin keeps these as calls in a traced graph (torch.fx.wrap): a gather of the relative
+        # position bias table, and the pad + strided slices + cat of patch merging
+        "torchvision.models.swin_transformer._get_relative_position_bias",
+        "torchvision.models.swin_transformer._patch_merging_pad",
     )
     modules = (f"{NN}.pixelshuffle.PixelShuffle", f"{NN}.pixelshuffle.PixelUnshuffle", f"{NN}.activation.Softmax")
     methods = ("unbind", "roll", "flip", "expand", "expand_as", "repeat", "repeat_interleave", "softmax")
