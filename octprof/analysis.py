@@ -57,6 +57,33 @@ def unpriced_message(counts: dict[str, int]) -> str:
     return f"{n} op{'s' if n != 1 else ''} not priced: {kinds} — totals exclude them"
 
 
+def whole_convs(root: nn.Module, names: Sequence[str]) -> int:
+    """The convolution modules inside the submodules ``names`` of ``root`` (each counted once)."""
+    from torch.nn.modules.conv import _ConvNd
+
+    seen: set[int] = set()
+    for name in names:
+        try:
+            sub = root.get_submodule(name)
+        except AttributeError:
+            continue
+        seen.update(id(m) for m in sub.modules() if isinstance(m, _ConvNd))
+    return len(seen)
+
+
+def traced_whole_message(whole: dict[str, str], convs: int, limit: int = 8) -> str:
+    """``traced whole (data-dependent control flow): stages.2.1, stages.3.1 — their 12 convs stay vanilla``."""
+    by_why: dict[str, list[str]] = {}
+    for name, why in whole.items():
+        by_why.setdefault(why, []).append(name)
+    parts = []
+    for why, names in by_why.items():
+        shown = ", ".join(names[:limit]) + (f" and {len(names) - limit} more" if len(names) > limit else "")
+        parts.append(f"({why}): {shown}")
+    tail = f"their {convs} conv{'s stay' if convs != 1 else ' stays'} vanilla" if convs else "no conv inside"
+    return f"traced whole {'; '.join(parts)} — {tail}"
+
+
 class Analysis:
     """One network at one α: its plan, its cost per layer and path, its octave network."""
 
@@ -254,8 +281,23 @@ class Analysis:
         for cat, _ in self._vanilla().values():
             counts[cat] = counts.get(cat, 0) + 1
         tail = ", ".join(f"{k} {c}" for c, k in sorted(((c, k) for k, c in counts.items()), reverse=True))
-        convs = len(p.convs) + counts.get("own forward", 0)  # convs kept whole are not the plan's
-        return f"{len(p.octave_layers())} of {convs} convs octave" + (f"; vanilla: {tail}" if tail else "")
+        whole = self.traced_whole()
+        inside = self.traced_whole_convs()
+        # convs kept whole are not the plan's: own-forward convs, and the convs inside modules traced whole
+        convs = len(p.convs) + counts.get("own forward", 0) + inside
+        out = f"{len(p.octave_layers())} of {convs} convs octave" + (f"; vanilla: {tail}" if tail else "")
+        if whole:
+            out += f"; {traced_whole_message(whole, inside)}"
+        return out
+
+    def traced_whole(self) -> dict[str, str]:
+        """The submodules torch.fx could not trace into, traced whole (one opaque op each: maps merged before it,
+        priced by what FlopCounterMode counted for it, its convolutions vanilla): ``{qualified name: why}``."""
+        return dict(self.captured.traced_whole)
+
+    def traced_whole_convs(self) -> int:
+        """How many convolution modules the modules traced whole hold (each counted once, however often called)."""
+        return whole_convs(self.captured.gm, self.captured.traced_whole)
 
     def refusals(self) -> list[dict[str, str]]:
         """Ops the proof by construction found unable to take the split their rule promised: each now runs on
@@ -282,13 +324,16 @@ class Analysis:
 
         captured = self.captured
         if any(p.is_meta for p in captured.gm.parameters()):
+            whole = self.captured.traced_whole
             captured = capture(
                 self.model,
                 self.captured.input_shape[1:],
                 self.captured.input_shape[0],
                 self.captured.dtype,
-                leaf_modules=self.source.leaf_modules,
+                leaf_modules=(*self.source.leaf_modules, *whole),  # the same modules whole, found without retries
+                auto_leaf=False,
             )
+            captured.traced_whole = dict(whole)
             self.captured = captured
         net = octify_captured(captured.gm, self.plan, conv_cls or OctConv2d)
         carry_unused(net, self.model)  # modules forward never calls (auxiliary heads), kept as they are
@@ -338,6 +383,7 @@ class Network:
         temporal: bool = False,
         paths: str | Sequence[str] | None = None,
         paths_for: Sequence[tuple[str, str | Sequence[str]]] = (),
+        auto_leaf: bool = True,
     ) -> None:
         self.source = resolve(arch)
         # 3-D networks: halve time too in the low part; the paths every octave conv keeps (None: all four), and
@@ -364,10 +410,19 @@ class Network:
         if model is None:
             model = self.source.create()
         self._model = model
-        self.captured = capture(model, self.input_size, batch, dtype, leaf_modules=self.source.leaf_modules)
+        # auto_leaf: a submodule torch.fx cannot trace into is traced whole (listed by ``traced_whole()``); off,
+        # the network is refused as untraceable
+        self.auto_leaf = auto_leaf
+        self.captured = capture(
+            model, self.input_size, batch, dtype, leaf_modules=self.source.leaf_modules, auto_leaf=auto_leaf
+        )
         self.param_count = sum(p.numel() for p in model.parameters())
         self._meta_gm: Any = None
         self._meta_of: tuple[nn.Module, bool] | None = None  # (model, whether it is on the meta device)
+
+    def traced_whole(self) -> dict[str, str]:
+        """The submodules torch.fx could not trace into, traced whole: ``{qualified name: why}``."""
+        return dict(self.captured.traced_whole)
 
     def _on_meta(self) -> bool:
         """Whether ``_model`` lives on the meta device: walked once per model object, not on every analysis."""
@@ -461,5 +516,6 @@ __all__ = [
     "analyze",
     "octify",
     "resolve",
+    "traced_whole_message",
     "unpriced_message",
 ]

@@ -31,7 +31,8 @@ def network_table(
     :class:`~octprof.analysis.Network` options (``odd_size``, ``temporal``, ``paths``, ``paths_for``).
 
     ``df.attrs["unpriced"]``: ops nothing priced, per target; ``df.attrs["conv_summary"]``: per (arch, α) the
-    line "N of M convs octave; vanilla: ...".
+    line "N of M convs octave; vanilla: ..."; ``df.attrs["traced_whole"]``: per arch the line "traced whole (why):
+    modules — their N convs stay vanilla" (networks with submodules torch.fx could not trace into).
     """
     if isinstance(archs, (str,)) or not isinstance(archs, Sequence):
         archs = [archs]
@@ -69,16 +70,19 @@ def network_table(
     rows: list[dict[str, Any]] = []
     unpriced: dict[tuple[str, str], int] = {}
     summaries: dict[tuple[str, float], str] = {}
-    for arch_rows, arch_unpriced, arch_summaries in results:
+    whole: dict[str, str] = {}
+    for arch_rows, arch_unpriced, arch_summaries, arch_whole in results:
         rows += arch_rows
         unpriced.update(arch_unpriced)
         summaries.update(arch_summaries)
+        whole.update(arch_whole)
     df = pd.DataFrame(rows)
     counts: dict[str, int] = {}
     for (_, target), k in unpriced.items():
         counts[target] = counts.get(target, 0) + k
     df.attrs["unpriced"] = counts  # per op target: how many ops no rule and no counter priced (over networks)
     df.attrs["conv_summary"] = summaries  # (arch, alpha) -> "41 of 53 convs octave; vanilla: ..."
+    df.attrs["traced_whole"] = whole  # arch -> "traced whole (why): modules — their N convs stay vanilla"
     return df
 
 
@@ -92,10 +96,10 @@ def price_arch(
     check: bool,
     options: dict[str, Any] | None = None,
     on_alpha: Callable[[], None] | None = None,
-) -> tuple[list[dict[str, Any]], dict[tuple[str, str], int], dict[tuple[str, float], str]]:
-    """The rows of one architecture over ``grid`` (see :func:`network_table`), its unpriced ops and its
-    one-line conv summaries; a top-level function so that worker processes can run it.  ``on_alpha`` is called
-    after each α is priced (a progress bar's step)."""
+) -> tuple[list[dict[str, Any]], dict[tuple[str, str], int], dict[tuple[str, float], str], dict[str, str]]:
+    """The rows of one architecture over ``grid`` (see :func:`network_table`), its unpriced ops, its one-line conv
+    summaries and the line on its modules traced whole (if any); a top-level function so that worker processes can
+    run it.  ``on_alpha`` is called after each α is priced (a progress bar's step)."""
     from octprof.analysis import Network
 
     net = Network(arch, input_size, batch, vanilla=vanilla, stride_rule=stride_rule, meta=not check, **(options or {}))
@@ -132,7 +136,13 @@ def price_arch(
         rows.append(row)
         if on_alpha is not None:
             on_alpha()
-    return rows, unpriced, summaries
+    whole: dict[str, str] = {}
+    if net.captured.traced_whole:
+        from octprof.analysis import traced_whole_message, whole_convs
+
+        tw = net.captured.traced_whole
+        whole[net.source.name] = traced_whole_message(tw, whole_convs(net.captured.gm, list(tw)))
+    return rows, unpriced, summaries, whole
 
 
 def layer_table(

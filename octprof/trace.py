@@ -13,7 +13,7 @@ import operator
 import re
 import warnings
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -84,6 +84,8 @@ class Captured:
     graph: OpGraph
     input_shape: tuple[int, ...]
     dtype: torch.dtype
+    #: submodules traced whole because torch.fx could not trace into them: {qualified name: why}
+    traced_whole: dict[str, str] = field(default_factory=dict)
     unreached: tuple[str, ...] = ()  # modules with parameters or buffers that forward never calls (:func:`unreached`)
 
 
@@ -248,11 +250,23 @@ def _drop_specialised(graph: fx.Graph) -> None:
         graph.erase_node(ph)
 
 
-def symbolic_trace(model: nn.Module, leaf_modules: Sequence[type | str] = ()) -> fx.GraphModule:
-    """Trace ``model`` with :class:`OctTracer` (arguments after the first that have a default fixed to it); an
-    untraceable model gets an error naming the call that broke tracing and what to do."""
-    tracer = OctTracer(leaf_modules)
-    concrete = _defaulted_args(model)
+#: How many submodules :func:`symbolic_trace` traces whole, at most, before it refuses the network.
+MAX_AUTO_LEAVES = 64
+
+
+def _why_untraceable(msg: str) -> str:
+    """A short reason for a module fx could not trace, from the first line of its error."""
+    if "control flow" in msg:
+        return "data-dependent control flow"
+    if "iterated" in msg or "iterate" in msg:
+        return "iterates over a traced value"
+    return msg if len(msg) <= 80 else msg[:77] + "..."
+
+
+def _trace_once(model: nn.Module, leaves: Sequence[type | str], concrete: dict[str, Any]) -> tuple[Any, Any]:
+    """``(graph, tracer)``: one trace of ``model`` with ``leaves`` (arguments fixed to their defaults when that
+    traces, else as they are); an exception carries the tracer as ``e.octprof_tracer``."""
+    tracer = OctTracer(leaves)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -261,20 +275,72 @@ def symbolic_trace(model: nn.Module, leaf_modules: Sequence[type | str] = ()) ->
             except Exception:
                 if not concrete:
                     raise
-                tracer = OctTracer(leaf_modules)
+                tracer = OctTracer(leaves)
                 graph = tracer.trace(model)  # the defaults could not be fixed: trace as it is (and say why below)
             if concrete:
                 _drop_specialised(graph)
     except Exception as e:
-        where = ""
-        stack = getattr(tracer, "module_stack", None)
-        if stack:
-            where = f" inside module {list(stack)[-1]!r}"
-        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise OctprofError(
-            f"model: torch.fx could not trace {type(model).__name__}{where}: {msg}. Hint: data-dependent control "
-            f"flow cannot be traced; pass that module as a leaf (leaf_modules=[...]) or make the branch static"
-        ) from None
+        e.octprof_tracer = tracer  # type: ignore[attr-defined]
+        raise
+    return graph, tracer
+
+
+def _failed_in(tracer: Any) -> str | None:
+    """The qualified name of the innermost module being traced when tracing failed (``None``: the root)."""
+    stack = getattr(tracer, "module_stack", None)
+    if not stack:
+        return None
+    key = list(stack)[-1]
+    val = stack[key]
+    name = val[0] if isinstance(val, tuple) else key
+    return str(name) or None
+
+
+def symbolic_trace(
+    model: nn.Module,
+    leaf_modules: Sequence[type | str] = (),
+    auto_leaf: bool = True,
+    traced_whole: dict[str, str] | None = None,
+) -> fx.GraphModule:
+    """Trace ``model`` with :class:`OctTracer` (arguments after the first that have a default fixed to it).  When
+    tracing fails inside a submodule and ``auto_leaf`` is on, that submodule is traced whole (a leaf: one opaque
+    op) and the model traced again, up to :data:`MAX_AUTO_LEAVES` times; each module traced whole is recorded in
+    ``traced_whole`` ({qualified name: why}).  A failure at the root, one that persists, or any failure with
+    ``auto_leaf`` off is an :class:`OctprofError` naming the call that broke tracing and what to do."""
+    concrete = _defaulted_args(model)
+    leaves = list(leaf_modules)
+    whole: dict[str, str] = {}
+    while True:
+        try:
+            graph, tracer = _trace_once(model, leaves, concrete)
+            break
+        except Exception as e:
+            tracer = getattr(e, "octprof_tracer", None)
+            msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            where = _failed_in(tracer)
+            if auto_leaf and where is not None and where not in whole and len(whole) < MAX_AUTO_LEAVES:
+                whole[where] = _why_untraceable(msg)
+                leaves.append(where)
+                continue
+            at = f" inside module {where!r}" if where else ""
+            if where is None:
+                hint = "data-dependent control flow at the top level cannot be traced; make the branch static"
+            elif not auto_leaf:
+                hint = (
+                    "data-dependent control flow cannot be traced; pass that module as a leaf (leaf_modules=[...]), "
+                    "let octprof trace it whole (auto_leaf=True, the default; not --no-auto-leaf) or make the "
+                    "branch static"
+                )
+            else:
+                hint = (
+                    f"octprof traced {len(whole)} module{'s' if len(whole) != 1 else ''} whole and tracing still "
+                    "fails; pass leaf_modules=[...] or make the branch static"
+                )
+            raise OctprofError(
+                f"model: torch.fx could not trace {type(model).__name__}{at}: {msg}. Hint: {hint}"
+            ) from None
+    if traced_whole is not None:
+        traced_whole.update(whole)
     name = type(model).__name__
     return fx.GraphModule(tracer.root, graph, name)
 
@@ -323,9 +389,12 @@ def capture(
     dtype: torch.dtype = torch.float32,
     in_channels: int | None = None,
     leaf_modules: Sequence[type | str] = (),
+    auto_leaf: bool = True,
 ) -> Captured:
     """Trace ``model`` and propagate shapes for an input of ``input_size``: S, (H, W) or (C, H, W) for a 2-D network,
-    L or (C, L) for a 1-D one, (T, H, W) or (C, T, H, W) for a 3-D one (its convolutions decide)."""
+    L or (C, L) for a 1-D one, (T, H, W) or (C, T, H, W) for a 3-D one (its convolutions decide).  ``auto_leaf``:
+    submodules torch.fx cannot trace into are traced whole (see :func:`symbolic_trace`), listed in
+    ``Captured.traced_whole``; one whose branch reads a tensor's value cannot run on fake tensors and is refused."""
     if not isinstance(model, nn.Module):
         raise bad("model", type(model).__name__, "expected a torch.nn.Module")
     dims = model_dims(model)
@@ -335,7 +404,8 @@ def capture(
         first = next((m for m in model.modules() if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Conv3d))), None)
         in_channels = first.in_channels if first is not None else 3
     shape = _input_shape(input_size, batch, in_channels, dims)
-    gm = symbolic_trace(model, leaf_modules)
+    whole: dict[str, str] = {}
+    gm = symbolic_trace(model, leaf_modules, auto_leaf, whole)
     placeholders = [n for n in gm.graph.nodes if n.op == "placeholder"]
     if len(placeholders) != 1:
         others = ", ".join(repr(str(n.target)) for n in placeholders[1:])
@@ -346,9 +416,9 @@ def capture(
             f"octprof prices models with exactly one tensor input; {what} (arguments with a default are traced "
             "fixed to it)",
         )
-    _propagate(gm, shape, dtype, model)
+    _propagate(gm, shape, dtype, model, whole)
     graph = _to_opgraph(gm, dtype, len(shape))
-    return Captured(gm, graph, shape, dtype, tuple(unreached(gm, model)))
+    return Captured(gm, graph, shape, dtype, whole, tuple(unreached(gm, model)))
 
 
 class _CountingShapeProp:
@@ -366,8 +436,13 @@ class _CountingShapeProp:
         class _Prop(ShapeProp):
             def run_node(self, n: fx.Node) -> Any:
                 before = counter.get_total_flops()
+                ops = dict(counter.flop_counts["Global"]) if n.op == "call_module" else None
                 out = super().run_node(n)
                 n.meta["octprof_flops"] = int(counter.get_total_flops() - before)
+                if ops is not None:  # a module's count per aten op (a module kept whole runs many)
+                    after = counter.flop_counts["Global"]
+                    by_op = {str(k): int(v - ops.get(k, 0)) for k, v in after.items() if v != ops.get(k, 0)}
+                    n.meta["octprof_op_flops"] = by_op
                 return out
 
         self.prop = _Prop(gm, fake_mode=fake_mode) if fake_mode is not None else _Prop(gm)
@@ -378,7 +453,13 @@ class _CountingShapeProp:
             return self.prop.propagate(x)
 
 
-def _propagate(gm: fx.GraphModule, shape: tuple[int, ...], dtype: torch.dtype, model: nn.Module) -> None:
+def _propagate(
+    gm: fx.GraphModule,
+    shape: tuple[int, ...],
+    dtype: torch.dtype,
+    model: nn.Module,
+    traced_whole: dict[str, str] | None = None,
+) -> None:
     from torch._subclasses.fake_tensor import FakeTensorMode
 
     was_training = model.training
@@ -403,6 +484,14 @@ def _propagate(gm: fx.GraphModule, shape: tuple[int, ...], dtype: torch.dtype, m
         msg = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
         where = re.search(r"target=([^\]]+)\]", str(e))
         at = f" at {where.group(1)}" if where else ""
+        failed = where.group(1).strip() if where else ""
+        whole = next((m for m in traced_whole or {} if failed == m or failed.startswith(m + ".")), None)
+        if whole is not None:  # a module traced whole that cannot run on fake tensors: its branch reads values
+            raise OctprofError(
+                f"model: module {whole!r} was traced whole ({traced_whole[whole]}) and cannot run on shapes alone: "
+                f"{msg}. Hint: its control flow depends on tensor values, so its cost is not fixed by the input "
+                "size; make the branch static"
+            ) from None
         if re.search(r"expected input.* to have \d+ channels", msg):  # the channels, not the size
             hint = (
                 f"the input has {shape[1]} channels (inferred from the model's first conv, or its in_chans); give "
@@ -501,6 +590,8 @@ def _to_opgraph(gm: fx.GraphModule, dtype: torch.dtype, map_rank: int = 4) -> Op
         attrs["counted_flops"] = int(n.meta.get("octprof_flops", 0))
         if n.op == "call_module":
             attrs["module_calls"] = calls.get(str(n.target), 1)
+            if kind == "unknown":  # what FlopCounterMode counted per aten op inside it: fvcore's conventions apply
+                attrs["counted_by_op"] = tuple(sorted(n.meta.get("octprof_op_flops", {}).items()))
         tin = [i for i in _tensor_inputs(n) if i.op != "get_attr" or _shape(i) is not None]
         ins = [i for i in tin if _shape(i) is not None]
         if kind in ("conv1d", "conv2d", "conv3d") and attrs.get("functional"):

@@ -79,6 +79,7 @@ def test_wild_patterns_keep_octave_layers():
         "layer_scale_view",
         "sized_upsample",
         "position_embedding",
+        "traced_whole",
     }
     for name in expected_octave:
         assert _net(name).analyze(0.5).plan.octave_layers(), name
@@ -647,3 +648,101 @@ def test_modules_forward_never_calls_are_counted_and_kept():
     assert sum(p.numel() for p in net.parameters()) == a.total()["params"]
     assert {k for k in a.model.state_dict() if k.startswith("aux.")} <= set(net.state_dict())
     assert torch.equal(net.aux[0].weight, a.model.aux[0].weight) and net.aux[0].weight is not a.model.aux[0].weight
+
+
+_WHOLE = "traced whole (data-dependent control flow): blocks.0, blocks.3 — their 4 convs stay vanilla"
+
+
+@pytest.mark.parametrize("alpha", (0.0, 0.5))
+def test_untraceable_submodules_are_traced_whole_exactly(alpha):
+    """Blocks that torch.fx cannot trace into (a branch on the map's shape) are traced whole: one opaque op each,
+    priced by what FlopCounterMode counted for it; the rest is planned and converted; fvcore agrees too."""
+    net = _net("traced_whole")
+    assert net.traced_whole() == {"blocks.0": "data-dependent control flow", "blocks.3": "data-dependent control flow"}
+    a = net.analyze(alpha)
+    assert a.traced_whole() == net.traced_whole() and a.traced_whole_convs() == 4
+    summary = a.conv_summary()
+    assert summary.endswith(_WHOLE), summary
+    octave_n = len(a.plan.octave_layers())
+    assert summary.startswith(f"{octave_n} of {len(a.plan.convs) + 4} convs octave")
+    assert (octave_n > 0) == (alpha > 0)
+    cc = a.crosscheck()
+    assert cc["agree"], cc  # FlopCounterMode, fvcore and the parameters on the built octave network
+    octave = a.octify()
+    x = torch.randn(a.captured.input_shape, generator=torch.Generator().manual_seed(1))
+    out, flops = _run(octave, x)
+    assert flops == 2 * a.total()["macs"]
+    assert sum(p.numel() for p in octave.parameters()) == a.total()["params"]
+    if alpha == 0.0:
+        assert torch.equal(out, a.model(x))
+    whole = [r for r in a.rows if r["layer"] in ("blocks.0", "blocks.3") and r["path"] != "merge"]
+    assert len(whole) == 2 and all("fvcore: its matrix products and convolutions" in r["note"] for r in whole)
+
+
+def test_auto_leaf_off_refuses_with_one_line():
+    from tests.wild import TracedWhole
+
+    with pytest.raises(OctprofError) as e:
+        Network(TracedWhole(), input_size=32, auto_leaf=False)
+    msg = str(e.value)
+    assert "\n" not in msg
+    assert "could not trace TracedWhole inside module 'blocks.0'" in msg
+    assert "leaf_modules=[...]" in msg and "auto_leaf=True" in msg
+
+
+def test_value_dependent_branch_in_a_module_traced_whole_is_refused():
+    """A branch on a tensor's value cannot run on fake tensors: its cost is not fixed by the input size."""
+    from torch import nn
+
+    class ByValue(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(8, 8, 3, padding=1)
+
+        def forward(self, x):
+            return self.conv(x) if x.sum() > 0 else x
+
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.stem = nn.Conv2d(3, 8, 3, padding=1)
+            self.block = ByValue()
+
+        def forward(self, x):
+            return self.block(self.stem(x))
+
+    with pytest.raises(OctprofError, match=r"^model: module 'block' was traced whole .*make the branch static$"):
+        Network(Net(), input_size=16)
+
+
+def test_table_says_what_was_traced_whole():
+    from click.testing import CliRunner
+
+    from octprof.cli import main
+
+    args = ["table", "--model", "tests.wild:TracedWhole", "--input-size", "32", "--alpha", "0.5"]
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 0, r.output
+    lines = [ln for ln in r.stderr.splitlines() if "traced whole" in ln]
+    assert lines == [f"warning: tests.wild:TracedWhole: {_WHOLE}"], r.stderr
+    assert _WHOLE in " ".join(r.stdout.split())  # the conv summary note (wrapped in a text table)
+    r = CliRunner().invoke(main, [*args, "--per-layer"])
+    assert r.exit_code == 0, r.output
+    assert [ln for ln in r.stderr.splitlines() if "traced whole" in ln] == [
+        f"warning: tests.wild:TracedWhole: {_WHOLE}"
+    ]
+    r = CliRunner().invoke(main, [*args, "--no-auto-leaf"])
+    assert r.exit_code == 1
+    assert "could not trace TracedWhole inside module 'blocks.0'" in r.output and "Traceback" not in r.output
+
+
+def test_tracing_that_still_fails_after_the_bound_is_refused(monkeypatch):
+    import octprof.trace
+    from tests.wild import TracedWhole
+
+    monkeypatch.setattr(octprof.trace, "MAX_AUTO_LEAVES", 1)
+    with pytest.raises(OctprofError) as e:
+        Network(TracedWhole(), input_size=32)
+    msg = str(e.value)
+    assert "\n" not in msg and "inside module 'blocks.3'" in msg
+    assert "octprof traced 1 module whole and tracing still fails" in msg

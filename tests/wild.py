@@ -592,6 +592,42 @@ class AuxHead(nn.Module):
         return self.head(x)
 
 
+class _PadToPatch(nn.Module):
+    """MobileViT-style: pads the map when its size is not a multiple of the patch (a branch on the shape, which
+    torch.fx cannot trace), then mixes channels with a product over positions (a bmm)."""
+
+    def __init__(self, c: int, patch: int = 2) -> None:
+        super().__init__()
+        self.patch = patch
+        self.local = nn.Conv2d(c, c, 3, 1, 1)
+        self.proj = nn.Conv2d(c, c, 1)
+
+    def forward(self, x):
+        h, w = x.shape[-2:]
+        if h % self.patch or w % self.patch:
+            x = F.pad(x, (0, (-w) % self.patch, 0, (-h) % self.patch))
+        y = self.local(x)
+        t = y.flatten(2)
+        mixed = torch.softmax(t @ t.transpose(1, 2) / t.shape[-1], dim=-1) @ t
+        return x + self.proj(mixed.reshape(y.shape))
+
+
+class TracedWhole(nn.Module):
+    """Two blocks torch.fx cannot trace into (shape-dependent control flow): each is traced whole, one opaque op
+    between octave convs; the rest of the network is planned and converted."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = _stem()
+        self.conv = nn.Conv2d(16, 16, 3, 1, 1)
+        self.blocks = nn.Sequential(_PadToPatch(16), nn.Conv2d(16, 16, 3, 1, 1), nn.ReLU(), _PadToPatch(16))
+        self.tail = nn.Conv2d(16, 16, 3, 1, 1)
+        self.head = _Head(16)
+
+    def forward(self, x):
+        return self.head(self.tail(self.blocks(self.conv(self.stem(x)))))
+
+
 WILD: dict[str, tuple[type[nn.Module], int]] = {
     "channel_slice": (ChannelSlice, 32),
     "split_add": (SplitAdd, 32),
@@ -622,4 +658,5 @@ WILD: dict[str, tuple[type[nn.Module], int]] = {
     "sized_upsample": (SizedUpsample, 32),
     "position_embedding": (PositionEmbedding, 32),
     "reshape_back": (ReshapeBack, 32),
+    "traced_whole": (TracedWhole, 32),
 }

@@ -164,6 +164,14 @@ def unpriced_notes(counts: dict[str, int], notes: list[str], strict: bool) -> No
     notes.append(msg)
 
 
+def traced_whole_notes(lines: dict[str, str], notes: list[str]) -> None:
+    """Submodules torch.fx could not trace into, traced whole: one line on stderr per network, and a note."""
+    for arch, line in lines.items():
+        msg = f"{arch}: {line}" if arch else line
+        click.echo(f"warning: {msg}", err=True)
+        notes.append(msg)
+
+
 def fail_if_disagree(df: Any, what: str) -> None:
     """After the output is written: exit 1 naming every (arch, α) row whose ``agree`` is false."""
     if not df["agree"].all():

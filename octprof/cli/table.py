@@ -12,6 +12,7 @@ from octprof.cli.options import (
     format_option,
     handle_errors,
     output_option,
+    traced_whole_notes,
     unpriced_notes,
 )
 from octprof.core.errors import bad
@@ -152,6 +153,13 @@ def expand_timm(pattern: str) -> list[str]:
     help="The paths of the octave convs whose module name matches PATTERN (fnmatch), e.g. "
     "'layer4.*=h2h,h2l,l2h,l2l'; the last matching wins over --paths. Repeatable.",
 )
+@click.option(
+    "--no-auto-leaf",
+    "no_auto_leaf",
+    is_flag=True,
+    help="Refuse a network torch.fx cannot trace into instead of tracing the failing submodules whole (the "
+    "default: each is one opaque op, priced by what FlopCounterMode counts, its convs vanilla, and listed).",
+)
 @columns_option(PRESETS, "--columns gains,act_bytes or --columns all")
 @click.option("--per-layer", is_flag=True, help="One row per layer (of one network at one α).")
 @click.option(
@@ -201,6 +209,7 @@ def table(
     temporal_octave: bool,
     paths: str | None,
     paths_for: tuple[str, ...],
+    no_auto_leaf: bool,
     columns_text: str | None,
     per_layer: bool,
     jobs: int,
@@ -242,11 +251,16 @@ def table(
             raise bad("--paths-for", item, "expected PATTERN=PATHS, e.g. 'layer4.*=h2h,h2l,l2h,l2l'")
         overrides.append((pat, p))
     options = {"odd_size": odd_size, "temporal": temporal_octave, "paths": paths, "paths_for": tuple(overrides)}
+    options["auto_leaf"] = not no_auto_leaf
     if mode == "train":
         from octprof.cli.train_mode import train_report
 
-        if len(sizes) != 1 or temporal_octave or paths or overrides:
-            raise bad("--mode", "train", "takes one --input-size and no --temporal-octave, --paths, --paths-for")
+        if len(sizes) != 1 or temporal_octave or paths or overrides or no_auto_leaf:
+            raise bad(
+                "--mode",
+                "train",
+                "takes one --input-size and no --temporal-octave, --paths, --paths-for, --no-auto-leaf",
+            )
         opts = dict(
             size=size, batch=batch, vanilla=vanilla, stride_rule=stride_rule, check=check, fmt=fmt, strict=strict
         )
@@ -271,6 +285,11 @@ def table(
         for m in an.merges():
             notes.append(f"merge: {m['merged_input']} is merged back to one map before {m['op']} ({m['target']})")
         notes.append(an.conv_summary())
+        if an.traced_whole():
+            from octprof.analysis import traced_whole_message
+
+            line = traced_whole_message(an.traced_whole(), an.traced_whole_convs())
+            traced_whole_notes({an.source.name: line}, [])  # stderr only: the conv summary above says it
         for r in an.refusals():
             notes.append(f"refused: {r['op']} cannot take a split map ({r['why']}); it runs on merged maps")
         unpriced_notes(an.unpriced_counts(), notes, strict)
@@ -298,6 +317,7 @@ def table(
         df = pd.concat(frames, ignore_index=True)
         df.attrs["unpriced"] = {k: v for f in frames for k, v in f.attrs.get("unpriced", {}).items()}
         df.attrs["conv_summary"] = frames[-1].attrs.get("conv_summary", {})
+        df.attrs["traced_whole"] = {k: v for f in frames for k, v in f.attrs.get("traced_whole", {}).items()}
     cols = select_columns(
         columns_text,
         list(df.columns),
@@ -311,6 +331,7 @@ def table(
     for (arch, a), line in df.attrs.get("conv_summary", {}).items():
         if a == max(alpha):  # one line per network, at the largest alpha of the grid
             notes.append(f"{arch} at alpha {a:g}: {line}")
+    traced_whole_notes(df.attrs.get("traced_whole", {}), [])  # stderr only: the conv summaries above say it
     unpriced_notes(df.attrs.get("unpriced", {}), notes, strict)
     emit(df.to_dict("records"), fmt, output, cols, notes=notes)
     if check:

@@ -398,6 +398,22 @@ class SDPA(_Merged):
 
 # ops that fvcore prices as one flop per multiply-add (its handles for convolution and matrix products)
 _FVCORE_MACS = ("conv", "linear", "matmul", "bmm", "einsum", "mm", "addmm", "baddbmm")
+# the aten ops FlopCounterMode counts (2 per multiply-add) that fvcore counts one per multiply-add; the others it
+# counts (attention kernels) fvcore has no handle for
+_FVCORE_MAC_OPS = frozenset(
+    f"aten.{o}" for o in ("mm", "addmm", "bmm", "baddbmm", "convolution", "_convolution", "cudnn_convolution")
+)
+
+
+def _fvcore_of_module(by_op: Sequence[tuple[str, int]]) -> tuple[int, str]:
+    """fvcore's count for a module kept whole, from FlopCounterMode's count per aten op inside it: one per
+    multiply-add of its matrix products and convolutions; what it excludes, for the row's note."""
+    fv = sum(k // 2 for op, k in by_op if op in _FVCORE_MAC_OPS)
+    other = sorted(op for op, k in by_op if op not in _FVCORE_MAC_OPS and k)
+    note = "fvcore: its matrix products and convolutions; norms, pooling, upsampling, elementwise ops inside count 0"
+    if other:
+        note += f", {', '.join(other)} 0"
+    return fv, note
 
 
 @rule
@@ -412,6 +428,9 @@ class Unknown(Rule):
         name = node.target.rsplit(".", 1)[-1].lower()
         fvcore = macs if any(k in name for k in _FVCORE_MACS) else 0
         note = f"priced by FlopCounterMode: {node.target}" if counted else f"unpriced: {node.target}"
+        if "counted_by_op" in node.attrs:  # a module kept whole: fvcore's conventions applied op by op
+            fvcore, fv_note = _fvcore_of_module(node.attrs["counted_by_op"])
+            note += f" ({fv_note})" if counted else ""
         return [
             cost_row(
                 node,
