@@ -48,7 +48,7 @@ MODELS: list[sweep.Model] = [
     ("MaxViT", "maxvit_t", NATIVE, ""),
     # video (torchvision.models.video)
     *(("Video ResNet", n, CLIP, "video") for n in ("r3d_18", "mc3_18", "r2plus1d_18")),
-    ("S3D", "s3d", CLIP, "video"),
+    ("S3D", "s3d", [16, NATIVE, NATIVE], "video"),  # its last pooling needs 16 frames of 224 pixels
     *(("Video MViT", n, [16, NATIVE, NATIVE], "video") for n in ("mvit_v1_b", "mvit_v2_s")),
     *(("Video Swin", f"swin3d_{s}", [8, NATIVE, NATIVE], "video") for s in ("t", "s", "b")),
 ]

@@ -405,18 +405,27 @@ def capture(
         in_channels = first.in_channels if first is not None else 3
     shape = _input_shape(input_size, batch, in_channels, dims)
     whole: dict[str, str] = {}
-    gm = symbolic_trace(model, leaf_modules, auto_leaf, whole)
-    placeholders = [n for n in gm.graph.nodes if n.op == "placeholder"]
-    if len(placeholders) != 1:
-        others = ", ".join(repr(str(n.target)) for n in placeholders[1:])
-        what = f"forward's argument {others} is an input besides the first" if others else "forward takes no input"
-        raise bad(
-            "model",
-            type(model).__name__,
-            f"octprof prices models with exactly one tensor input; {what} (arguments with a default are traced "
-            "fixed to it)",
-        )
-    _propagate(gm, shape, dtype, model, whole)
+    extra: list[str] = []  # modules traced whole because the graph traced through them cannot run
+    while True:
+        gm = symbolic_trace(model, (*leaf_modules, *extra), auto_leaf, whole)
+        placeholders = [n for n in gm.graph.nodes if n.op == "placeholder"]
+        if len(placeholders) != 1:
+            others = ", ".join(repr(str(n.target)) for n in placeholders[1:])
+            what = f"forward's argument {others} is an input besides the first" if others else "forward takes no input"
+            raise bad(
+                "model",
+                type(model).__name__,
+                f"octprof prices models with exactly one tensor input; {what} (arguments with a default are traced "
+                "fixed to it)",
+            )
+        try:
+            _propagate(gm, shape, dtype, model, whole)
+            break
+        except _ConstantMutation as e:  # torchvision's video Swin: its window sizes are a list the graph holds fixed
+            if not auto_leaf or e.owner is None or e.owner in whole or len(whole) >= MAX_AUTO_LEAVES:
+                raise OctprofError(str(e)) from None
+            whole[e.owner] = "changes a constant argument"
+            extra.append(e.owner)
     graph = _to_opgraph(gm, dtype, len(shape))
     return Captured(gm, graph, shape, dtype, whole, tuple(unreached(gm, model)))
 
@@ -435,6 +444,7 @@ class _CountingShapeProp:
 
         class _Prop(ShapeProp):
             def run_node(self, n: fx.Node) -> Any:
+                outer.failed = n  # the node being run: the one that failed, should it raise
                 before = counter.get_total_flops()
                 ops = dict(counter.flop_counts["Global"]) if n.op == "call_module" else None
                 out = super().run_node(n)
@@ -445,12 +455,23 @@ class _CountingShapeProp:
                     n.meta["octprof_op_flops"] = by_op
                 return out
 
+        outer = self
+        self.failed: fx.Node | None = None
         self.prop = _Prop(gm, fake_mode=fake_mode) if fake_mode is not None else _Prop(gm)
         self.counter = counter
 
     def propagate(self, x: Any) -> Any:
         with self.counter:
             return self.prop.propagate(x)
+
+
+class _ConstantMutation(OctprofError):
+    """The traced graph cannot run: a call changes a list or dict constant (torch.fx makes them immutable); ``owner``
+    is the module the call sits in, which can be traced whole instead."""
+
+    def __init__(self, msg: str, owner: str | None) -> None:
+        super().__init__(msg)
+        self.owner = owner
 
 
 def _propagate(
@@ -468,17 +489,20 @@ def _propagate(
     # Shapes do not depend on the dtype: propagate in the model's own floating dtype (a float16 input into float32
     # weights fails in some kernels), and let ``dtype`` decide only the bytes of every tensor.
     dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), dtype)
+    prop: _CountingShapeProp | None = None
     try:
         # with gradients on (a caller's no_grad would hide which tensors need one: the memory model reads it)
         with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()), torch.enable_grad():
             warnings.simplefilter("ignore")
             if device.type == "meta":  # a model built on the meta device: meta kernels, no fake mode needed
-                _CountingShapeProp(gm).propagate(torch.empty(shape, dtype=dtype, device="meta"))
+                prop = _CountingShapeProp(gm)
+                prop.propagate(torch.empty(shape, dtype=dtype, device="meta"))
             else:
                 fake_mode = FakeTensorMode(allow_non_fake_inputs=True)
                 with fake_mode:
                     x = torch.empty(shape, dtype=dtype, device=device)
-                _CountingShapeProp(gm, fake_mode=fake_mode).propagate(x)
+                prop = _CountingShapeProp(gm, fake_mode=fake_mode)
+                prop.propagate(x)
     except Exception as e:
         cause = e.__cause__ or e.__context__ or e
         msg = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
@@ -491,6 +515,13 @@ def _propagate(
                 f"model: module {whole!r} was traced whole ({traced_whole[whole]}) and cannot run on shapes alone: "
                 f"{msg}. Hint: its control flow depends on tensor values, so its cost is not fixed by the input "
                 "size; make the branch static"
+            ) from None
+        if "immutable" in msg and "mutation" in msg:  # not the input: the traced graph cannot run at all
+            owner = _owner(prop.failed) if prop is not None and prop.failed is not None else None
+            raise _ConstantMutation(
+                f"model: the traced network cannot run{at}: it changes a list or dict argument that torch.fx passes "
+                "as an immutable constant. Hint: pass the module that calls it as a leaf (leaf_modules=[...])",
+                owner,
             ) from None
         if re.search(r"expected input.* to have \d+ channels", msg):  # the channels, not the size
             hint = (

@@ -679,6 +679,27 @@ def test_untraceable_submodules_are_traced_whole_exactly(alpha):
     assert len(whole) == 2 and all("fvcore: its matrix products and convolutions" in r["note"] for r in whole)
 
 
+@pytest.mark.parametrize("alpha", (0.0, 0.5))
+def test_a_block_whose_traced_graph_cannot_run_is_traced_whole(alpha):
+    """torchvision's video Swin: a call in the block changes a list the traced graph holds as an immutable constant,
+    so the graph cannot run; the block is traced whole and priced exactly (``auto_leaf=False``: one-line refusal)."""
+    from tests.wild import ConstantMutation
+
+    net = _net("constant_mutation")
+    assert net.traced_whole() == {"block": "changes a constant argument"}
+    a = net.analyze(alpha)
+    assert a.conv_summary().endswith("traced whole (changes a constant argument): block — their 1 conv stays vanilla")
+    octave = a.octify()
+    x = torch.randn(a.captured.input_shape, generator=torch.Generator().manual_seed(1))
+    out, flops = _run(octave, x)
+    assert flops == 2 * a.total()["macs"]
+    assert sum(p.numel() for p in octave.parameters()) == a.total()["params"]
+    if alpha == 0.0:
+        assert torch.equal(out, a.model(x))
+    with pytest.raises(OctprofError, match=r"^model: the traced network cannot run at .*_clip_window: .*leaf_modules"):
+        Network(ConstantMutation(), input_size=32, auto_leaf=False)
+
+
 def test_auto_leaf_off_refuses_with_one_line():
     from tests.wild import TracedWhole
 

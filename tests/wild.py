@@ -628,6 +628,39 @@ class TracedWhole(nn.Module):
         return self.head(self.tail(self.blocks(self.conv(self.stem(x)))))
 
 
+def _clip_window(x: torch.Tensor, window: list[int]) -> torch.Tensor:
+    """Changes its list argument, as torchvision's video Swin (``_get_window_and_shift_size``) does."""
+    window[0] = min(window[0], x.shape[-1])
+    return x[..., : window[0]]
+
+
+torch.fx.wrap("_clip_window")  # kept as a call in the traced graph: its list argument becomes an immutable constant
+
+
+class _Windowed(nn.Module):
+    def __init__(self, c: int) -> None:
+        super().__init__()
+        self.proj = nn.Conv2d(c, c, 1)
+
+    def forward(self, x):
+        return self.proj(_clip_window(x, [64]))
+
+
+class ConstantMutation(nn.Module):
+    """A block whose traced graph cannot run (a call changes a list the graph holds as a constant): traced whole."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = _stem()
+        self.conv = nn.Conv2d(16, 16, 3, 1, 1)
+        self.block = _Windowed(16)
+        self.tail = nn.Conv2d(16, 16, 3, 1, 1)
+        self.head = _Head(16)
+
+    def forward(self, x):
+        return self.head(self.tail(self.block(self.conv(self.stem(x)))))
+
+
 WILD: dict[str, tuple[type[nn.Module], int]] = {
     "channel_slice": (ChannelSlice, 32),
     "split_add": (SplitAdd, 32),
@@ -659,4 +692,5 @@ WILD: dict[str, tuple[type[nn.Module], int]] = {
     "position_embedding": (PositionEmbedding, 32),
     "reshape_back": (ReshapeBack, 32),
     "traced_whole": (TracedWhole, 32),
+    "constant_mutation": (ConstantMutation, 32),
 }

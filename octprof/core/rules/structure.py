@@ -139,8 +139,8 @@ class Slice(_Merged):
 @rule
 class DataMove(_Merged):
     """Ops every convention counts as zero: splitting, padding, rolling, flipping, repeating (``repeat``,
-    ``repeat_interleave``: GCViT's global query, a copy that keeps nothing for backward), softmax, and torchvision
-    Swin's wrapped gather and patch-merging pad."""
+    ``repeat_interleave``: GCViT's global query, a copy that keeps nothing for backward), softmax, and the functions
+    torchvision's Swin and video MViT keep as calls in a traced graph (a gather, a pad, reshapes)."""
 
     kind = "data"
     functions = (
@@ -159,9 +159,24 @@ class DataMove(_Merged):
         # position bias table, and the pad + strided slices + cat of patch merging
         "torchvision.models.swin_transformer._get_relative_position_bias",
         "torchvision.models.swin_transformer._patch_merging_pad",
+        # ... and video MViT's reshapes of its token sequences, and their split along a dimension
+        "torchvision.models.video.mvit._unsqueeze",
+        "torchvision.models.video.mvit._squeeze",
+        "torchvision.models.video.mvit._add_shortcut",  # a residual add: 0 in every convention, as `add`
+        "torch.tensor_split",
     )
     modules = (f"{NN}.pixelshuffle.PixelShuffle", f"{NN}.pixelshuffle.PixelUnshuffle", f"{NN}.activation.Softmax")
-    methods = ("unbind", "roll", "flip", "expand", "expand_as", "repeat", "repeat_interleave", "softmax")
+    methods = (
+        "unbind",
+        "roll",
+        "flip",
+        "expand",
+        "expand_as",
+        "repeat",
+        "repeat_interleave",
+        "softmax",
+        "tensor_split",
+    )
 
     def saved(self, node: OpNode, shape: Shape) -> Saved:
         # views, padding, rolling, flipping keep nothing; softmax keeps its output
