@@ -192,12 +192,14 @@ def _unmodelled(analysis: Any) -> dict[str, int]:
 
 
 def buffer_bytes(analysis: Any) -> int:
-    """Bytes of the octave network's buffers: the traced network's (floating ones in the network's dtype), plus
-    one ``num_batches_tracked`` counter (int64) for every batch norm that runs as two per-frequency norms."""
+    """Bytes of the octave network's buffers: the traced network's (floating ones in the network's dtype) and those
+    of the modules forward never calls (``octify`` keeps them), plus one ``num_batches_tracked`` counter (int64)
+    for every batch norm that runs as two per-frequency norms."""
     db = analysis.plan.graph.dtype_bytes
     gm = analysis.captured.gm
+    unreached = [analysis.model.get_submodule(name) for name in analysis.captured.unreached]
     total = 0
-    for b in gm.buffers():
+    for b in [*gm.buffers(), *(b for m in unreached for b in m.buffers())]:
         total += b.numel() * (db if b.is_floating_point() else b.element_size())
     for n in analysis.plan.graph:
         s = analysis.plan.splits.get(n.name)
@@ -252,13 +254,18 @@ def train_cost(analysis: Any, optimizer: str = "momentum") -> dict[str, Any]:
     gw = sum(r["grad_weight_macs"] for r in rows)
     db = analysis.plan.graph.dtype_bytes
     weights = t["params"] * db
+    # parameters of modules forward never calls are in the network but get no gradient, hence no optimizer state
+    unreached = sum(
+        p.numel() for name in analysis.captured.unreached for p in analysis.model.get_submodule(name).parameters()
+    )
+    trained = (t["params"] - unreached) * db
     summary = memory_model(analysis).summary()
     caveats = saved_caveats(analysis)
     parts = {
         "weight_bytes": weights,
         "buffer_bytes": buffer_bytes(analysis),
-        "grad_bytes": weights,
-        "optimizer_bytes": optimizer_state_bytes(weights, optimizer),
+        "grad_bytes": trained,
+        "optimizer_bytes": optimizer_state_bytes(trained, optimizer),
         "input_bytes": summary["input_bytes"],
         "saved_bytes": summary["saved_bytes"],
     }

@@ -334,8 +334,11 @@ def test_wild_networks_on_cpu(name):
     for k in ("weight_bytes", "buffer_bytes", "grad_bytes", "optimizer_bytes"):
         assert obs[f"observed_{k}"] == cost[k], k
     assert obs["flop_counter_forward_flops"] == 2 * cost["macs"]
-    assert cost["backward_unmodelled"] == ""
-    assert obs["flop_counter_train_flops"] == cost["flop_counter_train_flops"]
+    # a module traced whole is one opaque op: its backward is not modelled, and the cost says so
+    whole = {"traced_whole": "tests.wild._PadToPatch ×2", "constant_mutation": "tests.wild._Windowed ×1"}
+    assert cost["backward_unmodelled"] == whole.get(name, "")
+    if name not in whole:
+        assert obs["flop_counter_train_flops"] == cost["flop_counter_train_flops"]
     if cost["saved_exact"]:
         assert obs["observed_saved_bytes"] == cost["saved_bytes"]
 
