@@ -650,6 +650,18 @@ def test_modules_forward_never_calls_are_counted_and_kept():
     assert torch.equal(net.aux[0].weight, a.model.aux[0].weight) and net.aux[0].weight is not a.model.aux[0].weight
 
 
+def _check_built(a) -> None:
+    """The built octave network runs: FlopCounterMode / 2 on it equals the total macs, its parameters the total
+    params, and at α = 0 its output is bit-identical to the original's."""
+    octave = a.octify()
+    x = torch.randn(a.captured.input_shape, generator=torch.Generator().manual_seed(1))
+    out, flops = _run(octave, x)
+    assert flops == 2 * a.total()["macs"]
+    assert sum(p.numel() for p in octave.parameters()) == a.total()["params"]
+    if a.alpha == 0.0:
+        assert torch.equal(out, a.model(x))
+
+
 _WHOLE = "traced whole (data-dependent control flow): blocks.0, blocks.3 — their 4 convs stay vanilla"
 
 
@@ -668,13 +680,7 @@ def test_untraceable_submodules_are_traced_whole_exactly(alpha):
     assert (octave_n > 0) == (alpha > 0)
     cc = a.crosscheck()
     assert cc["agree"], cc  # FlopCounterMode, fvcore and the parameters on the built octave network
-    octave = a.octify()
-    x = torch.randn(a.captured.input_shape, generator=torch.Generator().manual_seed(1))
-    out, flops = _run(octave, x)
-    assert flops == 2 * a.total()["macs"]
-    assert sum(p.numel() for p in octave.parameters()) == a.total()["params"]
-    if alpha == 0.0:
-        assert torch.equal(out, a.model(x))
+    _check_built(a)
     whole = [r for r in a.rows if r["layer"] in ("blocks.0", "blocks.3") and r["path"] != "merge"]
     assert len(whole) == 2 and all("fvcore: its matrix products and convolutions" in r["note"] for r in whole)
 
@@ -689,13 +695,7 @@ def test_a_block_whose_traced_graph_cannot_run_is_traced_whole(alpha):
     assert net.traced_whole() == {"block": "changes a constant argument"}
     a = net.analyze(alpha)
     assert a.conv_summary().endswith("traced whole (changes a constant argument): block — their 1 conv stays vanilla")
-    octave = a.octify()
-    x = torch.randn(a.captured.input_shape, generator=torch.Generator().manual_seed(1))
-    out, flops = _run(octave, x)
-    assert flops == 2 * a.total()["macs"]
-    assert sum(p.numel() for p in octave.parameters()) == a.total()["params"]
-    if alpha == 0.0:
-        assert torch.equal(out, a.model(x))
+    _check_built(a)
     with pytest.raises(OctprofError, match=r"^model: the traced network cannot run at .*_clip_window: .*leaf_modules"):
         Network(ConstantMutation(), input_size=32, auto_leaf=False)
 
