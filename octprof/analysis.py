@@ -336,7 +336,7 @@ class Analysis:
             captured.traced_whole = dict(whole)
             self.captured = captured
         net = octify_captured(captured.gm, self.plan, conv_cls or OctConv2d)
-        carry_unused(net, self.model)  # modules forward never calls (auxiliary heads), kept as they are
+        carry_unused(net, self.model, captured.unreached)  # modules forward never calls (auxiliary heads), as they are
         return net.eval()
 
     def crosscheck(self, seed: int = 0) -> dict[str, Any]:

@@ -25,6 +25,7 @@ At α = 0 nothing is split, the graph is left as it was, and the outputs equal t
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -461,16 +462,12 @@ if set(STRATEGIES) != set(CONVERTS):  # the registry's closed set and this modul
     raise ImportError(f"convert strategies {sorted(STRATEGIES)} differ from the rules' {sorted(CONVERTS)}")
 
 
-def carry_unused(net: nn.Module, model: nn.Module) -> list[str]:
-    """Put into the octave network ``net``, unchanged, the modules of ``model`` its forward never reaches
-    (:func:`unreached`), so that it holds every parameter and state-dict key the model has; returns their names."""
-    from octprof.trace import unreached
-
-    names = unreached(net, model)
+def carry_unused(net: nn.Module, model: nn.Module, names: Sequence[str]) -> None:
+    """Put into the octave network ``net``, unchanged, the modules ``names`` of ``model`` that its forward never
+    reaches (``Captured.unreached``), so that it holds every parameter and state-dict key the model has."""
     for name in names:
         parent, _, leaf = name.rpartition(".")
         net.get_submodule(parent).add_module(leaf, copy.deepcopy(model.get_submodule(name)))
-    return names
 
 
 def octify_captured(gm: fx.GraphModule, plan: Plan, conv_cls: type[OctConv2d] = OctConv2d, share: bool = False) -> Any:

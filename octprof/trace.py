@@ -361,24 +361,24 @@ def declared_channels(model: nn.Module) -> int | None:
     return None
 
 
-def unreached(net: nn.Module, model: nn.Module) -> list[str]:
+def unreached(gm: nn.Module, model: nn.Module) -> list[str]:
     """The qualified names of the submodules of the original ``model`` that hold parameters or buffers but that its
-    traced forward never reaches (GoogLeNet's and Inception v3's auxiliary heads in eval mode), outermost only, where
-    ``net`` is the traced (or converted) network: ``torch.fx`` keeps only what the graph calls."""
-    have = dict(net.named_modules(remove_duplicate=False))
-    original = dict(model.named_modules(remove_duplicate=False))
+    traced forward never reaches (GoogLeNet's and Inception v3's auxiliary heads in eval mode), outermost only.
+    ``gm`` is the traced network, which shares its modules and tensors with ``model`` (``torch.fx`` keeps only what
+    the graph calls); a module of another name holding tensors the graph reaches is an alias (CoaT registers its
+    shared position encodings twice), not unreached."""
+    have = dict(gm.named_modules(remove_duplicate=False))
+    reached = {id(t) for t in (*gm.parameters(), *gm.buffers())}
     out: list[str] = []
-    for name, sub in original.items():
+    for name, sub in model.named_modules(remove_duplicate=False):
         if not name or name in have:
             continue
         parent = name.rpartition(".")[0]
         if (parent and parent not in have) or any(name.startswith(c + ".") for c in out):
             continue  # inside a module already found, or under one that is not in the network
-        if next(sub.parameters(), None) is None and next(sub.buffers(), None) is None:
-            continue
-        if parent and type(have[parent]) not in (nn.Module, type(original[parent])):
-            continue  # under a module the conversion replaced: its parameters live in the replacement
-        out.append(name)
+        tensors = [*sub.parameters(), *sub.buffers()]
+        if tensors and not any(id(t) in reached for t in tensors):
+            out.append(name)
     return out
 
 

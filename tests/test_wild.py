@@ -648,6 +648,10 @@ def test_modules_forward_never_calls_are_counted_and_kept():
     assert sum(p.numel() for p in net.parameters()) == a.total()["params"]
     assert {k for k in a.model.state_dict() if k.startswith("aux.")} <= set(net.state_dict())
     assert torch.equal(net.aux[0].weight, a.model.aux[0].weight) and net.aux[0].weight is not a.model.aux[0].weight
+    # a module registered under a second name the graph does not use is an alias, not a module never called
+    alias = _net("aliased_module").analyze(0.5)
+    assert alias.captured.unreached == () and not any(r["layer"] == "(parameters no op reads)" for r in alias.rows)
+    assert sum(p.numel() for p in alias.octify().parameters()) == alias.total()["params"]
 
 
 def _check_built(a) -> None:

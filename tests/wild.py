@@ -628,6 +628,22 @@ class TracedWhole(nn.Module):
         return self.head(self.tail(self.blocks(self.conv(self.stem(x)))))
 
 
+class AliasedModule(nn.Module):
+    """CoaT: one module registered under two names (a block's ``crpe`` is also the model's ``crpe1``); the graph
+    calls it by one name, and the other is an alias, not a module forward never calls."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = _stem()
+        self.conv = nn.Conv2d(16, 16, 3, 1, 1)
+        self.block = nn.Sequential(nn.Conv2d(16, 16, 3, 1, 1, groups=16), nn.ReLU())
+        self.shared = self.block[0]  # the same conv, a second name
+        self.head = _Head(16)
+
+    def forward(self, x):
+        return self.head(self.block(self.conv(self.stem(x))))
+
+
 def _clip_window(x: torch.Tensor, window: list[int]) -> torch.Tensor:
     """Changes its list argument, as torchvision's video Swin (``_get_window_and_shift_size``) does."""
     window[0] = min(window[0], x.shape[-1])
@@ -683,6 +699,7 @@ WILD: dict[str, tuple[type[nn.Module], int]] = {
     "unknown_op": (Unknown, 32),
     "own_forward": (OwnForward, 32),
     "aux_head": (AuxHead, 32),
+    "aliased_module": (AliasedModule, 32),
     "fourier_position": (FourierPosition, 32),
     "halo_blocks": (HaloBlocks, 32),
     "affine_star_relu": (AffineStarReLU, 32),
