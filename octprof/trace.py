@@ -260,6 +260,8 @@ def _why_untraceable(msg: str) -> str:
         return "data-dependent control flow"
     if "iterated" in msg or "iterate" in msg:
         return "iterates over a traced value"
+    if "Proxy" in msg:  # int(x.shape[-1] ** 0.5), float(t), ...: a traced value used as a Python number
+        return "a traced value used as a Python number"
     return msg if len(msg) <= 80 else msg[:77] + "..."
 
 

@@ -771,3 +771,18 @@ def test_tracing_that_still_fails_after_the_bound_is_refused(monkeypatch):
     msg = str(e.value)
     assert "\n" not in msg and "inside module 'blocks.3'" in msg
     assert "octprof traced 1 module whole and tracing still fails" in msg
+
+
+@pytest.mark.parametrize(
+    ("message", "reason"),
+    [
+        ("symbolically traced variables cannot be used as inputs to control flow", "data-dependent control flow"),
+        ("Proxy object cannot be iterated.", "iterates over a traced value"),
+        ("int() argument must be a string, a bytes-like object or a real number, not 'Proxy'",  # NesT
+         "a traced value used as a Python number"),
+    ],
+)  # fmt: skip
+def test_why_a_module_is_traced_whole_is_said_briefly(message, reason):
+    from octprof.trace import _why_untraceable
+
+    assert _why_untraceable(message) == reason
