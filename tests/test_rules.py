@@ -88,6 +88,17 @@ class Windows(nn.Module):
         return F.fold(self.unfold(x), (16, 16), 3, padding=1)
 
 
+class PadCrop(nn.Module):
+    """NASNet's ``nn.ZeroPad2d((1, 0, 1, 0))``, then a crop back to the map's size."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pad = nn.ZeroPad2d((1, 0, 1, 0))
+
+    def forward(self, x):
+        return self.pad(x)[:, :, 1:, 1:]
+
+
 class WithParam(nn.Module):
     def __init__(self) -> None:
         super().__init__()
@@ -125,6 +136,9 @@ EXAMPLES = {
     "data": (lambda: Around(Fn(lambda x: torch.roll(x, 1, dims=1))), 16),
     # GCViT: repeat_interleave (along channels here: the map is merged first)
     "data:repeat_interleave": (lambda: Around(Fn(lambda x: x.repeat_interleave(2, dim=1)), cout=32), 16),
+    # NASNet's ZeroPad2d, then a crop back; HieraDet's tile
+    "data:pad": (lambda: Around(PadCrop()), 16),
+    "data:tile": (lambda: Around(Fn(lambda x: x.tile((1, 2, 1, 1))), cout=32), 16),
     # powers, roots, sin / cos per frequency; 2 ** x keeps its exponent and result, x ** 2 its base
     "pointwise": (
         lambda: Around(
@@ -133,6 +147,12 @@ EXAMPLES = {
         16,
     ),
     "cast": (lambda: Around(Fn(lambda x: torch.relu(x.to(torch.float64).float().to(torch.float32)))), 16),
+    "cast:type_as": (lambda: Around(Fn(lambda x: torch.relu(x.double().type_as(x)))), 16),
+    # Swin v2's logit scale (clamp, exp), EVA's rotary embedding (-x), abs and log
+    "pointwise:exp": (
+        lambda: Around(Fn(lambda x: torch.clamp(x, max=2.0).exp() + (-x) + torch.log(x.abs() + 1.0))),
+        16,
+    ),
     "addcmul": (lambda: Around(Affine()), 16),
     "unfold": (lambda: Around(Windows()), 16),
     # HaloNet: Tensor.unfold, a view of 2x2 blocks, folded into channels
@@ -150,6 +170,11 @@ EXAMPLES = {
             Fn(lambda x: x.max(1, keepdim=True)[0] + torch.max(x, torch.relu(x)).min(1, keepdim=True)[0]),
             cout=1,
         ),
+        16,
+    ),
+    # Hiera's amax, CSATv2's norm, across channels (the map merged first)
+    "max:reduce": (
+        lambda: Around(Fn(lambda x: x.amax(1, keepdim=True) + x.norm(2, dim=1, keepdim=True)), cout=1),
         16,
     ),
     # constants made from sizes on the map's device (fx runs a call with constant arguments while tracing: these

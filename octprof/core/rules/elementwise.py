@@ -216,17 +216,19 @@ class Cat(Rule):
 @rule
 class Pointwise(Rule):
     """Per-element arithmetic besides the four operators: powers (``x ** 2``, ``torch.pow``, ``square``, ``sqrt``,
-    ``rsqrt``), ``sin`` / ``cos`` and the bitwise not of a mask (``~m``).  Each part is computed on its own
+    ``rsqrt``), ``sin`` / ``cos``, ``exp`` / ``log`` (Swin v2's logit scale), ``abs``, ``-x`` (EVA's rotary
+    embedding), ``clamp`` and the bitwise not of a mask (``~m``).  Each part is computed on its own
     (``per_frequency``; a tensor operand that is a split map or a per-channel vector takes its part).  Every
     convention counts 0: FlopCounterMode counts none of them, fvcore has no handle for any, and the paper's
     convention counts multiply-adds, bias additions, pooling and ReLU outputs only (products and quotients 0)."""
 
     kind = "pointwise"
-    _names = ("pow", "square", "sqrt", "rsqrt", "sin", "cos")
+    _names = ("pow", "square", "sqrt", "rsqrt", "sin", "cos", "exp", "log", "abs", "neg", "clamp", "clip")
     functions = (
         "_operator.pow",
         "_operator.ipow",
         "_operator.invert",
+        "_operator.neg",
         "torch.bitwise_not",
         *(f"torch.{f}" for f in _names),
     )
@@ -244,7 +246,7 @@ class Pointwise(Rule):
         if not node.attrs.get("grad", True):
             return NOTHING_SAVED
         name = "pow" if node.target == "_operator.ipow" else op_name(node)
-        if name in ("sqrt", "rsqrt"):  # d sqrt(x) = 1 / (2 sqrt(x)), d rsqrt(x) = -rsqrt(x)^3 / 2: the result
+        if name in ("sqrt", "rsqrt", "exp"):  # d sqrt(x) = 1 / (2 sqrt(x)), d rsqrt(x) = -rsqrt(x)^3 / 2, d exp = exp
             return Saved(inputs=0, output=True)
         if name == "pow":
             base, exponent = node.attrs.get("tensors", (True, False))
@@ -253,9 +255,9 @@ class Pointwise(Rule):
             if exponent:  # 2 ** x: the exponent (the only tensor input) and the result
                 return Saved(inputs=1, output=True)
             return Saved()  # x ** 2: its base
-        if name in ("square", "sin", "cos"):
+        if name in ("square", "sin", "cos", "log", "abs", "clamp", "clip"):  # their input (clamp: for its mask)
             return Saved()
-        return NOTHING_SAVED  # invert, bitwise_not, logical_not: no gradient
+        return NOTHING_SAVED  # neg: a constant gradient; invert, bitwise_not, logical_not: no gradient
 
     def saved_caveat(self, node: OpNode) -> str | None:
         return "in-place power" if node.target.endswith(("ipow", "pow_")) else None
@@ -268,7 +270,7 @@ class Cast(Rule):
     backward (the gradient is converted back)."""
 
     kind = "cast"
-    methods = ("to", "float", "double", "half", "bfloat16")
+    methods = ("to", "float", "double", "half", "bfloat16", "type_as")
     convert = "per_frequency"
 
     def call_attrs(self, call: Call) -> dict[str, Any]:

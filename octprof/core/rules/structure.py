@@ -35,7 +35,6 @@ class Flatten(Rule):
         "torch.movedim",
         "torch.sum",
         "torch.mean",
-        "torch.amax",
     )
     # ``x.reshape_as(y)`` / ``x.view_as(y)`` read only ``y``'s shape (LeViT): views, as reshape and view
     methods = (
@@ -57,7 +56,7 @@ class Flatten(Rule):
         return op_name(node) in self._views or "flatten" in node.target.lower()
 
     def kernel(self, node: OpNode) -> str:
-        return "memory" if op_name(node) in ("mean", "sum", "amax") else "none"  # reductions read their input
+        return "memory" if op_name(node) in ("mean", "sum") else "none"  # reductions read their input
 
 
 class _Unpriced(Rule):
@@ -155,6 +154,7 @@ class DataMove(_Merged):
         "torch.softmax",
         "torch.pixel_shuffle",
         "torch.pixel_unshuffle",
+        "torch.tile",
         # torchvision's Swin keeps these as calls in a traced graph (torch.fx.wrap): a gather of the relative
         # position bias table, and the pad + strided slices + cat of patch merging
         "torchvision.models.swin_transformer._get_relative_position_bias",
@@ -165,8 +165,19 @@ class DataMove(_Merged):
         "torchvision.models.video.mvit._add_shortcut",  # a residual add: 0 in every convention, as `add`
         "torch.tensor_split",
     )
-    modules = (f"{NN}.pixelshuffle.PixelShuffle", f"{NN}.pixelshuffle.PixelUnshuffle", f"{NN}.activation.Softmax")
+    modules = (
+        f"{NN}.pixelshuffle.PixelShuffle",
+        f"{NN}.pixelshuffle.PixelUnshuffle",
+        f"{NN}.activation.Softmax",
+        # padding modules (NASNet's and CPUBone's ZeroPad2d), as F.pad
+        *(
+            f"{NN}.padding.{k}Pad{d}d"
+            for k in ("Zero", "Constant", "Reflection", "Replication", "Circular")
+            for d in (1, 2, 3)
+        ),
+    )
     methods = (
+        "tile",
         "unbind",
         "roll",
         "flip",
@@ -306,16 +317,20 @@ class CumSum(_Merged):
 @rule
 class Max(_Merged):
     """``x.max(dim)`` / ``x.min(dim)`` (values and indices: VOLO's class-attention head), ``x.max()`` (one value)
-    and ``torch.max(x, y)`` (per element).  A reduction across an axis: split maps are merged first.  0 in every
-    convention (comparisons: FlopCounterMode counts none, fvcore ignores ``aten::max``).  For backward, a reduction
-    along a dim keeps its int64 indices, a full reduction its input and result, the per-element form both
-    inputs."""
+    and ``torch.max(x, y)`` (per element); ``amax`` / ``amin`` (Hiera, CSATv2) and ``x.norm(p, dim)`` /
+    ``torch.linalg.vector_norm``.  A reduction across an axis: split maps are merged first.  0 in every convention
+    (comparisons and norms: FlopCounterMode counts none, fvcore ignores ``aten::max``, has no handle for the
+    others).  For backward, a reduction along a dim keeps its int64 indices, a full reduction (and ``amax``,
+    ``amin``, a norm) its input and result, the per-element form both inputs."""
 
     kind = "max"
-    functions = ("torch.max", "torch.min")
-    methods = ("max", "min")
+    functions = ("torch.max", "torch.min", "torch.amax", "torch.amin", "torch.norm", "torch.linalg.vector_norm")
+    methods = ("max", "min", "amax", "amin", "norm")
 
     def call_attrs(self, call: Call) -> dict[str, Any]:
+        if call.target.rsplit(".", 1)[-1] in ("amax", "amin", "norm", "vector_norm"):
+            # one tensor out whatever the dims; backward reads the input and the result (a mask, or x / ||x||)
+            return {"form": "all", "dim": None, "keepdim": False, "grad": call.requires_grad()}
         other = call.shape(1, "other") is not None
         dim = call.arg(1, "dim", None)
         keepdim = bool(call.arg(2, "keepdim", False))
