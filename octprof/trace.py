@@ -287,15 +287,20 @@ def _trace_once(model: nn.Module, leaves: Sequence[type | str], concrete: dict[s
     return graph, tracer
 
 
-def _failed_in(tracer: Any) -> str | None:
-    """The qualified name of the innermost module being traced when tracing failed (``None``: the root)."""
-    stack = getattr(tracer, "module_stack", None)
+def _innermost(stack: Any) -> str | None:
+    """The qualified name of the innermost module of a torch.fx module stack (a tracer's ``module_stack``, a node's
+    ``nn_module_stack``); ``None`` for an empty stack or the root."""
     if not stack:
         return None
     key = list(stack)[-1]
     val = stack[key]
     name = val[0] if isinstance(val, tuple) else key
     return str(name) or None
+
+
+def _failed_in(tracer: Any) -> str | None:
+    """The qualified name of the innermost module being traced when tracing failed (``None``: the root)."""
+    return _innermost(getattr(tracer, "module_stack", None))
 
 
 def symbolic_trace(
@@ -541,13 +546,8 @@ def _propagate(
 
 
 def _owner(node: fx.Node) -> str | None:
-    stack = node.meta.get("nn_module_stack")
-    if stack:
-        key = list(stack)[-1]
-        val = stack[key]
-        name = val[0] if isinstance(val, tuple) else key
-        return str(name) or None
-    return None
+    """The module whose forward made ``node`` (``None``: the root's)."""
+    return _innermost(node.meta.get("nn_module_stack"))
 
 
 def _to_opgraph(gm: fx.GraphModule, dtype: torch.dtype, map_rank: int = 4) -> OpGraph:
