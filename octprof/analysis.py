@@ -84,6 +84,12 @@ def traced_whole_message(whole: dict[str, str], convs: int, limit: int = 8) -> s
     return f"traced whole {'; '.join(parts)} — {tail}"
 
 
+def traced_whole_line(captured: Captured) -> str:
+    """:func:`traced_whole_message` of a traced network's modules traced whole (``""`` when there are none)."""
+    whole = captured.traced_whole
+    return traced_whole_message(whole, whole_convs(captured.gm, list(whole))) if whole else ""
+
+
 class Analysis:
     """One network at one α: its plan, its cost per layer and path, its octave network."""
 
@@ -516,6 +522,7 @@ __all__ = [
     "analyze",
     "octify",
     "resolve",
+    "traced_whole_line",
     "traced_whole_message",
     "unpriced_message",
 ]

@@ -136,13 +136,10 @@ def price_arch(
         rows.append(row)
         if on_alpha is not None:
             on_alpha()
-    whole: dict[str, str] = {}
-    if net.captured.traced_whole:
-        from octprof.analysis import traced_whole_message, whole_convs
+    from octprof.analysis import traced_whole_line
 
-        tw = net.captured.traced_whole
-        whole[net.source.name] = traced_whole_message(tw, whole_convs(net.captured.gm, list(tw)))
-    return rows, unpriced, summaries, whole
+    line = traced_whole_line(net.captured)
+    return rows, unpriced, summaries, {net.source.name: line} if line else {}
 
 
 def layer_table(

@@ -285,10 +285,10 @@ def table(
         for m in an.merges():
             notes.append(f"merge: {m['merged_input']} is merged back to one map before {m['op']} ({m['target']})")
         notes.append(an.conv_summary())
-        if an.traced_whole():
-            from octprof.analysis import traced_whole_message
+        from octprof.analysis import traced_whole_line
 
-            line = traced_whole_message(an.traced_whole(), an.traced_whole_convs())
+        line = traced_whole_line(an.captured)
+        if line:
             traced_whole_notes({an.source.name: line}, [])  # stderr only: the conv summary above says it
         for r in an.refusals():
             notes.append(f"refused: {r['op']} cannot take a split map ({r['why']}); it runs on merged maps")
