@@ -132,6 +132,15 @@ def _native_mha_flop(query: Any, key: Any, value: Any, embed_dim: int, *args: An
     return 2 * b * (e * e * (length + 2 * source) + 2 * length * source * e + length * e * e)
 
 
+# fused kernels plain FlopCounterMode counts 0, by aten name (those this torch has), and how to count them
+_FUSED_KERNELS = (
+    ("_scaled_dot_product_flash_attention_for_cpu", _cpu_sdpa_flop),
+    ("_scaled_dot_product_flash_attention_for_cpu_backward", _cpu_sdpa_backward_flop),
+    ("mkldnn_rnn_layer", _cpu_lstm_layer_flop),
+    ("_native_multi_head_attention", _native_mha_flop),
+)
+
+
 def flop_counter(**kwargs: Any) -> Any:
     """``FlopCounterMode`` that also counts PyTorch's fused CPU attention kernel
     (``aten._scaled_dot_product_flash_attention_for_cpu`` and its backward) with FlopCounterMode's own formula
@@ -145,15 +154,7 @@ def flop_counter(**kwargs: Any) -> Any:
     from torch.utils.flop_counter import FlopCounterMode
 
     aten = torch.ops.aten
-    mapping = {}
-    if hasattr(aten, "_scaled_dot_product_flash_attention_for_cpu"):
-        mapping[aten._scaled_dot_product_flash_attention_for_cpu] = _cpu_sdpa_flop
-    if hasattr(aten, "_scaled_dot_product_flash_attention_for_cpu_backward"):
-        mapping[aten._scaled_dot_product_flash_attention_for_cpu_backward] = _cpu_sdpa_backward_flop
-    if hasattr(aten, "mkldnn_rnn_layer"):
-        mapping[aten.mkldnn_rnn_layer] = _cpu_lstm_layer_flop
-    if hasattr(aten, "_native_multi_head_attention"):
-        mapping[aten._native_multi_head_attention] = _native_mha_flop
+    mapping = {getattr(aten, name): fn for name, fn in _FUSED_KERNELS if hasattr(aten, name)}
     return FlopCounterMode(display=False, custom_mapping={**mapping, **kwargs.pop("custom_mapping", {})}, **kwargs)
 
 
