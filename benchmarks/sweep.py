@@ -44,6 +44,12 @@ def _tail(n: int = 6) -> str:
     return "\n".join(traceback.format_exc().strip().splitlines()[-n:])
 
 
+def _first_line(e: BaseException) -> str:
+    """A refusal's one line (its repr when it has no text)."""
+    text = str(e).strip()
+    return text.splitlines()[0] if text else repr(e)
+
+
 def check_alpha(net: Any, alpha: float, x: Any) -> dict[str, Any]:
     """One α of one traced network: price it, build and run the octave network, compare (see the docstring)."""
     import warnings
@@ -96,7 +102,7 @@ def check_alpha(net: Any, alpha: float, x: Any) -> dict[str, Any]:
         r["bad"] = bad
         r["status"] = "MISMATCH" if bad else ("UNPRICED" if r["unpriced"] else "EXACT")
     except OctprofError as e:
-        r.update(status="REFUSED", msg=str(e).strip().splitlines()[0] if str(e).strip() else repr(e), stage=stage)
+        r.update(status="REFUSED", msg=_first_line(e), stage=stage)
     except Exception:
         r.update(status="CRASH", msg=_tail(), stage=stage)
     r["secs"] = round(time.perf_counter() - t0, 1)
@@ -118,8 +124,7 @@ def check_model(arch: str, size: Any, alphas: tuple[float, ...] = ALPHAS) -> dic
         torch.manual_seed(0)
         net = Network(arch, input_size=tuple(size) if isinstance(size, list) else size)
     except OctprofError as e:
-        msg = str(e).strip().splitlines()[0] if str(e).strip() else repr(e)
-        res["alphas"] = {str(a): {"status": "REFUSED", "msg": msg, "stage": "trace"} for a in alphas}
+        res["alphas"] = {str(a): {"status": "REFUSED", "msg": _first_line(e), "stage": "trace"} for a in alphas}
         return res
     except Exception:
         res["alphas"] = {str(a): {"status": "CRASH", "msg": _tail(), "stage": "trace"} for a in alphas}
