@@ -32,6 +32,7 @@ import torch
 import torch.fx as fx
 from torch import nn
 
+from octprof.core.graph import per_channel_shape
 from octprof.core.plan import Plan
 from octprof.core.rules import CONVERTS, get_rule
 from octprof.nn import (
@@ -153,7 +154,7 @@ def _part_of(value: Any, part: int, high: int, total: int, dims: int) -> Any:
         return value[part]
     if not isinstance(value, torch.Tensor) or value.numel() <= 1:
         return value
-    if value.dim() == dims and value.shape[0] == 1 and value.shape[1] == total and all(d == 1 for d in value.shape[2:]):
+    if value.dim() == dims and per_channel_shape(value.shape, dims, total) is not None:
         return value[:, :high] if part == 0 else value[:, high:]
     raise ValueError("per-frequency op: a split map meets a vanilla tensor that is neither a scalar nor per-channel")
 

@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from octprof.core.graph import per_channel_shape
+
 OctPair = tuple[Tensor | None, Tensor | None]
 OctLike = Tensor | OctPair
 
@@ -86,12 +88,13 @@ def _binary(op: Any, a: Any, b: Any) -> Any:
     pair, other = (a, b) if a_pair else (b, a)
     total = sum(p.shape[1] for p in pair if p is not None)
     ref = next((p for p in pair if p is not None), None)
-    if isinstance(other, Tensor) and ref is not None and 0 < other.dim() <= ref.dim():
-        # broadcast as torch does: a tensor of fewer axes (MetaFormer's ``(C, 1, 1)`` scale) gains leading ones
-        shape = (1,) * (ref.dim() - other.dim()) + tuple(other.shape)
-    else:
-        shape = ()
-    if shape and shape[0] == 1 and shape[1] == total > 1 and all(d == 1 for d in shape[2:]):
+    # broadcast as torch does: a tensor of fewer axes (MetaFormer's ``(C, 1, 1)`` scale) gains leading ones
+    shape = (
+        per_channel_shape(other.shape, ref.dim(), total)
+        if isinstance(other, Tensor) and ref is not None and total > 1
+        else None
+    )
+    if shape is not None:
         # a per-channel parameter (layer scale): each part takes its channels
         other = other.reshape(shape)
         hc = pair[0].shape[1] if pair[0] is not None else 0

@@ -7,6 +7,7 @@ the cost of every layer and path) works on this plain structure and needs no tor
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,6 +86,16 @@ class OpGraph:
                 for i in range(1, len(parts) + 1):
                     out.add(".".join(parts[:i]))
         return out
+
+
+def per_channel_shape(shape: Sequence[int], rank: int, channels: int) -> tuple[int, ...] | None:
+    """``shape`` broadcast to ``rank`` axes as torch broadcasts (leading ones: MetaFormer's ``(C, 1, 1)`` scale)
+    when that gives one value per channel of a map with ``channels`` channels, ``(1, C, 1, …)``; else ``None``
+    (a number, a full-size tensor, more axes than the map)."""
+    if not shape or len(shape) > rank or rank < 2:
+        return None
+    full = (1,) * (rank - len(shape)) + tuple(shape)
+    return full if full[0] == 1 and full[1] == channels and all(d == 1 for d in full[2:]) else None
 
 
 def numel(shape: Shape | None) -> int:

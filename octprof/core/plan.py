@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from octprof.core.errors import OctprofError, bad
-from octprof.core.graph import OpGraph, OpNode, Shape
+from octprof.core.graph import OpGraph, OpNode, Shape, per_channel_shape
 from octprof.core.layer import ODD_SIZES, PATHS, STRIDE_RULES, OctConvSpec, check_alpha, parse_paths
 from octprof.core.rules import OctaveLayer, Rule, TensorSplit, call_memo, get_rule, octave_factors
 
@@ -372,8 +372,7 @@ def _full_size_fixed(node: OpNode, fixed: set[str]) -> bool:
     for i, s in zip(node.inputs, node.in_shapes):
         if i not in fixed or not s or len(s) > rank or all(d == 1 for d in s):
             continue
-        full = (1,) * (rank - len(s)) + tuple(s)
-        if not (full[0] == 1 and full[1] == c and all(d == 1 for d in full[2:])):
+        if per_channel_shape(s, rank, c) is None:
             return True
     return False
 
